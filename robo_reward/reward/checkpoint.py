@@ -1,0 +1,146 @@
+"""Reward-model directories and resumable training checkpoints.
+
+A reward-model directory holds::
+
+    model.safetensors      hop-model weights
+    config.json            model hyper-parameters, views, sizes, calibration, backbone/text-encoder configs, tasks
+    reference.safetensors  per task: start/goal reference embeddings per view and the task text embedding
+
+and is written atomically (built in a temporary sibling directory, then swapped in).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file as load_np, save_file as save_np
+from safetensors.torch import load_file as load_torch, save_file as save_torch
+
+from robo_reward.reward.data import Reference
+from robo_reward.reward.model import HopModel, RewardModelConfig
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "robo_reward.reward/1"
+_SEP = "::"
+
+
+def save_reward_model(
+    directory: str | Path,
+    model: HopModel,
+    references: dict[str, Reference],
+    success_temperature: float = 1.0,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write a reward-model directory atomically and return its path.
+
+    Args:
+        directory: target folder (replaced if it exists).
+        model: the hop model.
+        references: task -> reference (start/goal embeddings per view, text embedding).
+        success_temperature: calibration of the success probability.
+        extra: JSON-serialisable metadata (backbone / text-encoder configs, thresholds, training info).
+    """
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    try:
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_torch(state, str(tmp / "model.safetensors"))
+        tensors: dict[str, np.ndarray] = {}
+        tasks = {}
+        for task, ref in references.items():
+            if _SEP in task:
+                raise ValueError(f"task name {task!r} must not contain {_SEP!r}")
+            for v, e in ref.start.items():
+                tensors[f"{task}{_SEP}start{_SEP}{v}"] = np.ascontiguousarray(e, np.float32)
+            for v, e in (ref.goal or {}).items():
+                tensors[f"{task}{_SEP}goal{_SEP}{v}"] = np.ascontiguousarray(e, np.float32)
+            if ref.text is not None:
+                tensors[f"{task}{_SEP}text"] = np.ascontiguousarray(ref.text, np.float32)
+            tasks[task] = {"instruction": ref.instruction, "source": ref.source}
+        save_np(tensors, str(tmp / "reference.safetensors"))
+        cfg = {
+            "format": FORMAT,
+            "model": asdict(model.cfg),
+            "views": list(model.views),
+            "embed_dim": model.embed_dim,
+            "text_dim": model.text_dim,
+            "success_temperature": float(success_temperature),
+            "tasks": tasks,
+            **(extra or {}),
+        }
+        (tmp / "config.json").write_text(json.dumps(cfg, indent=2, default=_json_default))
+        old = None
+        if directory.exists():
+            old = directory.parent / f".{directory.name}.old-{os.getpid()}"
+            os.replace(directory, old)
+        os.replace(tmp, directory)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    logger.info("saved reward model to %s", directory)
+    return directory
+
+
+def _json_default(o: Any) -> Any:
+    if hasattr(o, "value"):
+        return o.value
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def load_model_files(directory: str | Path, device: torch.device | str = "cpu") -> tuple[HopModel, dict[str, Reference], dict[str, Any]]:
+    """Load a reward-model directory: (model in eval mode, task -> reference, config dict)."""
+    directory = Path(directory)
+    cfg_path = directory / "config.json"
+    for name in ("config.json", "model.safetensors", "reference.safetensors"):
+        if not (directory / name).is_file():
+            raise FileNotFoundError(f"{directory / name} is missing: {directory} is not a reward-model directory "
+                                    "(expected model.safetensors, config.json, reference.safetensors)")
+    cfg = json.loads(cfg_path.read_text())
+    if cfg.get("format") != FORMAT:
+        raise ValueError(f"{cfg_path}: format {cfg.get('format')!r}, expected {FORMAT!r}")
+    model = HopModel(RewardModelConfig(**cfg["model"]), cfg["views"], cfg["embed_dim"], cfg["text_dim"])
+    model.load_state_dict(load_torch(str(directory / "model.safetensors")))
+    model.to(device).eval()
+    tensors = load_np(str(directory / "reference.safetensors"))
+    refs = {}
+    for task, info in cfg["tasks"].items():
+        start = {k.split(_SEP)[2]: v for k, v in tensors.items() if k.startswith(f"{task}{_SEP}start{_SEP}")}
+        goal = {k.split(_SEP)[2]: v for k, v in tensors.items() if k.startswith(f"{task}{_SEP}goal{_SEP}")}
+        refs[task] = Reference(task, info["instruction"], start, goal or None, tensors.get(f"{task}{_SEP}text"), info["source"])
+    return model, refs, cfg
+
+
+def save_training_state(path: str | Path, state: dict[str, Any]) -> None:
+    """Atomically write a resumable training checkpoint (model/optimizer state dicts, step, RNG states)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_training_state(path: str | Path) -> dict[str, Any]:
+    """Load a training checkpoint written by :func:`save_training_state` (``weights_only=True``)."""
+    return torch.load(path, map_location="cpu", weights_only=True)

@@ -1,0 +1,286 @@
+"""Embedding-level progress scoring: whole episodes and streaming, sharing one code path.
+
+:class:`ProgressScorer` wraps a trained :class:`~robo_reward.reward.model.HopModel` and turns embeddings into the
+three progress estimates and their guarded fusion (:mod:`robo_reward.reward.fusion`). Whole-episode scoring
+(:meth:`ProgressScorer.score_embeddings`) and streaming (:class:`EmbeddingStreamer`) run the same queries and the
+same recursion, so they agree to float precision.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from robo_reward.reward import fusion
+from robo_reward.reward.data import Reference
+from robo_reward.reward.model import HopModel
+from robo_reward.types import ProgressOutput
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EpisodeScore:
+    """Per-frame scores of one episode (all (T,) float32 numpy)."""
+
+    progress: np.ndarray
+    """fused progress Phi_t in [0, 1]"""
+    success_prob: np.ndarray
+    """calibrated probability that the task is done at frame t"""
+    uncertainty: np.ndarray
+    """spread (std) of the incremental, forward and backward estimates"""
+    views: tuple[str, ...]
+    """the views that were used"""
+    p_incremental: np.ndarray
+    p_forward: np.ndarray
+    p_backward: np.ndarray
+    hop_std: np.ndarray
+    """mean std of the predicted hop distributions (0 with a regression head)"""
+
+
+class _RefTensors:
+    """A :class:`Reference` as (1, V, D) tensors in model view order."""
+
+    def __init__(self, ref: Reference, model: HopModel, device: torch.device, use_goal: bool, use_text: bool) -> None:
+        v, d = len(model.views), model.embed_dim
+        self.start = torch.zeros(1, v, d, device=device)
+        self.goal = torch.zeros(1, v, d, device=device)
+        self.has_views = np.zeros(v, dtype=bool)
+        for i, view in enumerate(model.views):
+            if view in ref.start:
+                self.start[0, i] = torch.as_tensor(_check_vec(ref.start[view], d, f"reference start[{view!r}]"))
+                self.has_views[i] = True
+        self.has_goal = bool(use_goal and ref.goal is not None)
+        if self.has_goal:
+            assert ref.goal is not None
+            for i, view in enumerate(model.views):
+                if view in ref.goal:
+                    self.goal[0, i] = torch.as_tensor(_check_vec(ref.goal[view], d, f"reference goal[{view!r}]"))
+        self.has_text = bool(use_text and ref.text is not None)
+        self.text = torch.zeros(1, model.text_dim, device=device)
+        if self.has_text:
+            assert ref.text is not None
+            self.text[0] = torch.as_tensor(_check_vec(ref.text, model.text_dim, "reference text"))
+
+
+def _check_vec(x: np.ndarray, d: int, what: str) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float32)
+    if a.shape != (d,):
+        raise ValueError(f"{what} has shape {a.shape}, expected ({d},) (the model's embedding size)")
+    return a
+
+
+class ProgressScorer:
+    """Scores embeddings with a trained hop model.
+
+    Args:
+        model: the trained hop model (put in eval mode here).
+        success_temperature: temperature T of ``sigmoid(done_logit / T)`` (fit on held-out data).
+        device: torch device of the model.
+    """
+
+    def __init__(self, model: HopModel, success_temperature: float = 1.0, device: torch.device | str = "cpu") -> None:
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.success_temperature = float(success_temperature)
+        self.alpha = float(model.cfg.alpha)
+
+    @property
+    def views(self) -> tuple[str, ...]:
+        return self.model.views
+
+    def view_mask(self, views: Sequence[str], ref: _RefTensors | None = None) -> np.ndarray:
+        """(V,) bool mask of the given views in model order; unknown views raise."""
+        unknown = [v for v in views if v not in self.model.views]
+        if unknown:
+            raise ValueError(f"unknown views {unknown}: this reward model was trained with views {list(self.model.views)}")
+        if not views:
+            raise ValueError(f"no views given; pass frames or embeddings for at least one of {list(self.model.views)}")
+        mask = np.array([v in views for v in self.model.views])
+        if ref is not None:
+            missing = [v for v, m, h in zip(self.model.views, mask, ref.has_views) if m and not h]
+            if missing:
+                raise ValueError(f"the reference has no start embedding for views {missing}; add them to the reference")
+        return mask
+
+    def reference(self, ref: Reference, use_goal: bool = True, use_text: bool = True) -> _RefTensors:
+        return _RefTensors(ref, self.model, self.device, use_goal, use_text)
+
+    @torch.no_grad()
+    def hops(self, before: torch.Tensor, after: torch.Tensor, ref: _RefTensors, view_mask: np.ndarray) -> dict[str, torch.Tensor]:
+        """Run N queries sharing one reference. before/after: (N, V, D) -> dict of (N,) tensors."""
+        n = before.shape[0]
+        vm = torch.as_tensor(view_mask, device=self.device)[None].expand(n, -1)
+        out = self.model(
+            before, after, ref.start.expand(n, -1, -1), ref.goal.expand(n, -1, -1),
+            torch.full((n,), ref.has_goal, device=self.device), vm,
+            ref.text.expand(n, -1), torch.full((n,), ref.has_text, device=self.device),
+        )
+        return out
+
+    def estimates(self, prev: torch.Tensor | None, cur: torch.Tensor, ref: _RefTensors, view_mask: np.ndarray) -> dict[str, torch.Tensor]:
+        """Forward/backward (and incremental if ``prev`` is given) hops for N frames, in one model call.
+
+        prev/cur: (N, V, D). Returns (N,) tensors ``p_f``, ``p_b``, ``h_inc`` (if prev), ``done_logit``, ``hop_std``.
+        """
+        n = cur.shape[0]
+        starts = ref.start.expand(n, -1, -1)
+        befores = [starts]
+        if ref.has_goal:
+            befores.append(ref.goal.expand(n, -1, -1))
+        if prev is not None:
+            befores.append(prev)
+        k = len(befores)
+        out = self.hops(torch.cat(befores, 0), cur.repeat(k, 1, 1), ref, view_mask)
+        hop = out["hop"].view(k, n)
+        done = out["done_logit"].view(k, n)
+        std = out["hop_std"].view(k, n)
+        p_f = fusion.forward_progress(hop[0])
+        res = {"p_f": p_f, "hop_std": std.mean(0)}
+        if ref.has_goal:
+            res["p_b"] = fusion.backward_progress(hop[1])
+            res["done_logit"] = done[:2].mean(0)
+        else:
+            res["p_b"] = p_f
+            res["done_logit"] = done[0]
+        if prev is not None:
+            res["h_inc"] = hop[-1]
+        return res
+
+    def success_prob(self, done_logit: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(done_logit / self.success_temperature)
+
+    @torch.no_grad()
+    def score_embeddings(
+        self,
+        emb: Mapping[str, np.ndarray | torch.Tensor],
+        reference: Reference,
+        use_goal: bool = True,
+        use_text: bool = True,
+        batch_size: int = 256,
+    ) -> EpisodeScore:
+        """Score a whole episode from embeddings.
+
+        Args:
+            emb: view -> (T, D) embeddings (any non-empty subset of the model's views).
+            reference: start/goal/text of the task, from a demo other than this episode.
+            use_goal / use_text: drop the goal or the text (ablations, "no goal" scoring).
+            batch_size: frames per model call.
+        """
+        x = self._stack(emb)
+        ref = self.reference(reference, use_goal, use_text)
+        mask = self.view_mask(list(emb), ref)
+        t = x.shape[0]
+        parts: dict[str, list[torch.Tensor]] = {"p_f": [], "p_b": [], "done_logit": [], "hop_std": [], "h_inc": []}
+        for s in range(0, t, batch_size):
+            cur = x[s : s + batch_size]
+            prev = x[max(s - 1, 0) : s - 1 + cur.shape[0]] if s > 0 else torch.cat([x[:1], x[: cur.shape[0] - 1]], 0)
+            r = self.estimates(prev, cur, ref, mask)
+            for key in parts:
+                parts[key].append(r[key])
+        est = {k: torch.cat(v) for k, v in parts.items()}
+        p_i = torch.zeros(t, device=self.device)
+        phi = torch.zeros(t, device=self.device)
+        phi[0:1] = fusion.initial_progress(est["p_f"][0:1], est["p_b"][0:1])
+        p_i[0:1] = phi[0:1]
+        for i in range(1, t):
+            p_i[i : i + 1] = fusion.incremental_update(p_i[i - 1 : i], est["h_inc"][i : i + 1])
+            dp = p_i[i : i + 1] - p_i[i - 1 : i]
+            phi[i : i + 1] = fusion.fused_update(phi[i - 1 : i], est["p_f"][i : i + 1], est["p_b"][i : i + 1], dp, self.alpha)
+        unc = fusion.estimate_spread(p_i, est["p_f"], est["p_b"])
+        views = tuple(v for v in self.model.views if v in emb)
+        f = lambda a: a.detach().float().cpu().numpy()  # noqa: E731
+        return EpisodeScore(
+            f(phi), f(self.success_prob(est["done_logit"])), f(unc), views,
+            f(p_i), f(est["p_f"]), f(est["p_b"]), f(est["hop_std"]),
+        )
+
+    def _stack(self, emb: Mapping[str, np.ndarray | torch.Tensor]) -> torch.Tensor:
+        """view -> (T, D) into (T, V, D) in model order (absent views zero)."""
+        self.view_mask(list(emb))
+        shapes = {v: tuple(e.shape) for v, e in emb.items()}
+        t = next(iter(shapes.values()))[0] if shapes else 0
+        for v, s in shapes.items():
+            if len(s) != 2 or s[1] != self.model.embed_dim or s[0] != t:
+                raise ValueError(
+                    f"embeddings for view {v!r} have shape {s}; expected (T, {self.model.embed_dim}) with the same T "
+                    f"for every view (got {shapes})"
+                )
+        if t < 1:
+            raise ValueError("cannot score an empty episode (T = 0)")
+        x = torch.zeros(t, len(self.model.views), self.model.embed_dim, device=self.device)
+        for i, v in enumerate(self.model.views):
+            if v in emb:
+                x[:, i] = torch.as_tensor(np.asarray(emb[v], dtype=np.float32) if isinstance(emb[v], np.ndarray) else emb[v], device=self.device).float()
+        return x
+
+    def streamer(self, num_envs: int, reference: Reference, views: Sequence[str] | None = None,
+                 use_goal: bool = True, use_text: bool = True) -> "EmbeddingStreamer":
+        return EmbeddingStreamer(self, num_envs, reference, views or self.model.views, use_goal, use_text)
+
+
+class EmbeddingStreamer:
+    """Streaming progress for N environments from embeddings; per-env state (previous embedding, P_I, Phi).
+
+    ``reset(env_ids, emb)`` with emb view -> (len(env_ids), D); ``step(emb)`` with view -> (N, D).
+    """
+
+    def __init__(self, scorer: ProgressScorer, num_envs: int, reference: Reference, views: Sequence[str],
+                 use_goal: bool = True, use_text: bool = True) -> None:
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        self.scorer = scorer
+        self.num_envs = int(num_envs)
+        self.ref = scorer.reference(reference, use_goal, use_text)
+        self.views = tuple(v for v in scorer.views if v in views)
+        self.mask = scorer.view_mask(list(views), self.ref)
+        dev = scorer.device
+        v, d = len(scorer.views), scorer.model.embed_dim
+        self.prev = torch.zeros(num_envs, v, d, device=dev)
+        self.p_i = torch.zeros(num_envs, device=dev)
+        self.phi = torch.zeros(num_envs, device=dev)
+        self.ready = torch.zeros(num_envs, dtype=torch.bool, device=dev)
+
+    def _stack(self, emb: Mapping[str, np.ndarray | torch.Tensor], n: int) -> torch.Tensor:
+        if set(emb) != set(self.views):
+            raise ValueError(f"expected embeddings for views {list(self.views)}, got {sorted(emb)}")
+        x = self.scorer._stack(emb)
+        if x.shape[0] != n:
+            raise ValueError(f"expected {n} rows per view, got {x.shape[0]}")
+        return x
+
+    @torch.no_grad()
+    def reset(self, env_ids: Sequence[int] | np.ndarray | torch.Tensor, emb: Mapping[str, np.ndarray | torch.Tensor]) -> ProgressOutput:
+        ids = torch.as_tensor(np.asarray(env_ids if not isinstance(env_ids, torch.Tensor) else env_ids.cpu()), dtype=torch.long).reshape(-1)
+        if ids.numel() and (ids.min() < 0 or ids.max() >= self.num_envs):
+            raise ValueError(f"env_ids {ids.tolist()} out of range [0, {self.num_envs})")
+        x = self._stack(emb, ids.numel())
+        if ids.numel() == 0:
+            z = torch.zeros(0, device=self.scorer.device)
+            return ProgressOutput(z, z, z)
+        ids = ids.to(self.scorer.device)
+        r = self.scorer.estimates(None, x, self.ref, self.mask)
+        phi = fusion.initial_progress(r["p_f"], r["p_b"])
+        self.prev[ids] = x
+        self.p_i[ids] = phi
+        self.phi[ids] = phi
+        self.ready[ids] = True
+        unc = fusion.estimate_spread(phi, r["p_f"], r["p_b"])
+        return ProgressOutput(phi.clone(), self.scorer.success_prob(r["done_logit"]), unc)
+
+    @torch.no_grad()
+    def step(self, emb: Mapping[str, np.ndarray | torch.Tensor]) -> ProgressOutput:
+        if not bool(self.ready.all()):
+            missing = torch.nonzero(~self.ready).flatten().tolist()
+            raise ValueError(f"environments {missing} were never reset; call reset(env_ids, frames) for them first")
+        x = self._stack(emb, self.num_envs)
+        r = self.scorer.estimates(self.prev, x, self.ref, self.mask)
+        p_i = fusion.incremental_update(self.p_i, r["h_inc"])
+        phi = fusion.fused_update(self.phi, r["p_f"], r["p_b"], p_i - self.p_i, self.scorer.alpha)
+        self.p_i, self.phi, self.prev = p_i, phi, x
+        unc = fusion.estimate_spread(p_i, r["p_f"], r["p_b"])
+        return ProgressOutput(phi.clone(), self.scorer.success_prob(r["done_logit"]), unc)
