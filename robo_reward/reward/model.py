@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -42,7 +42,7 @@ class RewardModelConfig:
     """attention heads"""
     num_bins: int = 31
     """hop bins over [-1, 1] (odd, so 0 is a bin centre)"""
-    head: Literal["classification", "regression"] = "classification"
+    head: str = "classification"
     """hop head: distribution over bins (expectation used) or plain tanh regression"""
     dropout: float = 0.1
     """dropout inside the transformer"""

@@ -1,0 +1,227 @@
+"""``robo-reward eval_reward``: how good is a trained process reward model on held-out episodes.
+
+Numbers (all with the reference start/goal taken from ANOTHER successful episode of the same task):
+
+* ``voc_success``: mean Spearman of progress vs frame index on successful episodes (value-order correlation);
+* ``voc_reversed``: the same on time-reversed successful episodes (should be close to -1);
+* ``label_spearman``: mean Spearman of progress vs the stage labels on every episode (failures included);
+* ``outcome_accuracy``: 3-way success / partial / failure accuracy from the final progress, thresholds fit on the
+  training episodes (stored with the model);
+* ``auroc_success``: success vs not-success AUROC from final progress;
+* ``views``: ``voc_success`` / ``auroc_success`` with all views and with each single view;
+* ``no_goal``: ``voc_success`` without the goal reference.
+
+Leave-one-task-out: set ``task_texts`` for a task the model never saw; its reference demo is taken from the
+evaluation episodes (one successful demo), never from the episode being scored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from robo_reward.reward.calibration import OUTCOME_CLASSES, classify_outcomes, curve_features
+from robo_reward.reward.data import EmbeddedEpisode, Reference
+from robo_reward.reward.scoring import EpisodeScore, ProgressScorer
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalRewardConfig:
+    """Evaluation of a trained reward model (maps onto ``configs/eval_reward.yaml``)."""
+
+    model_dir: str = "runs/reward/model"
+    """reward-model directory written by train_reward"""
+    data_roots: List[str] = field(default_factory=lambda: ["data/episodes_test"])
+    """held-out recorded episodes"""
+    tasks: Optional[List[str]] = None
+    """evaluate only these tasks (null = all)"""
+    task_texts: Dict[str, str] = field(default_factory=dict)
+    """extra tasks the model never trained on (leave-one-task-out): task -> instruction; their episodes are scored
+    with the text and one reference demo from the evaluation data"""
+    cache_dir: str = "data/cache/embeddings"
+    out_dir: str = "runs/reward_eval"
+    """JSON metrics and PNG plots go here"""
+    device: str = "auto"
+    max_curves: int = 5
+    """episodes per outcome drawn in the progress-curve plot"""
+
+    def __post_init__(self) -> None:
+        if not self.data_roots:
+            raise ValueError("data_roots is empty: give at least one folder of held-out episodes")
+        if self.max_curves < 0:
+            raise ValueError(f"max_curves must be >= 0, got {self.max_curves}")
+
+
+def voc(progress: np.ndarray) -> float:
+    """Value-order correlation: Spearman of (T,) progress vs frame index (0 for constant curves)."""
+    if len(progress) < 2 or np.ptp(progress) == 0:
+        return 0.0
+    return float(spearmanr(np.arange(len(progress)), progress)[0])
+
+
+def auroc(scores_pos: Sequence[float], scores_neg: Sequence[float]) -> float:
+    """Area under the ROC curve (Mann-Whitney U with ties counted half); NaN if a class is empty."""
+    p, n = np.asarray(scores_pos, float), np.asarray(scores_neg, float)
+    if p.size == 0 or n.size == 0:
+        return float("nan")
+    greater = (p[:, None] > n[None, :]).sum() + 0.5 * (p[:, None] == n[None, :]).sum()
+    return float(greater / (p.size * n.size))
+
+
+def reference_for(ep: EmbeddedEpisode, pool: Sequence[EmbeddedEpisode], texts: dict[str, np.ndarray | None],
+                  fallback: dict[str, Reference]) -> Reference:
+    """Reference from another successful episode of the task in ``pool``, else the stored one."""
+    base = ep.name.removesuffix("/reversed")
+    for cand in sorted(pool, key=lambda e: e.name):
+        if cand.task == ep.task and cand.outcome == "success" and cand.name != base:
+            return Reference.from_episode(cand, texts.get(ep.task))
+    if ep.task in fallback and fallback[ep.task].source != base:
+        return fallback[ep.task]
+    raise ValueError(f"no reference demo for task {ep.task!r} other than episode {base}")
+
+
+def evaluate_embedded(
+    scorer: ProgressScorer,
+    episodes: Sequence[EmbeddedEpisode],
+    texts: dict[str, np.ndarray | None],
+    thresholds: dict[str, float] | None,
+    stored_refs: dict[str, Reference] | None = None,
+) -> tuple[dict[str, Any], dict[str, list[tuple[str, EpisodeScore]]]]:
+    """All metrics on embedded episodes; also returns the scored curves per outcome (for plots)."""
+    stored_refs = stored_refs or {}
+    views = [v for v in scorer.views if v in episodes[0].emb]
+    succ = [e for e in episodes if e.outcome == "success"]
+    curves: dict[str, list[tuple[str, EpisodeScore]]] = {k: [] for k in (*OUTCOME_CLASSES, "reversed")}
+
+    def score(ep: EmbeddedEpisode, vs: Sequence[str], use_goal: bool = True) -> EpisodeScore:
+        ref = reference_for(ep, episodes, texts, stored_refs)
+        return scorer.score_embeddings({v: ep.emb[v] for v in vs}, ref, use_goal=use_goal)
+
+    finals, outcomes, label_rho, voc_s = [], [], [], []
+    for ep in episodes:
+        s = score(ep, views)
+        curves.setdefault(ep.outcome, []).append((ep.name, s))
+        finals.append(curve_features(s.progress, s.success_prob)[0])
+        outcomes.append(ep.outcome)
+        if np.ptp(ep.progress) > 0 and np.ptp(s.progress) > 0:
+            label_rho.append(float(spearmanr(ep.progress, s.progress)[0]))
+        if ep.outcome == "success":
+            voc_s.append(voc(s.progress))
+    voc_r = []
+    for ep in succ:
+        rev = ep.reversed()
+        s = score(rev, views)
+        curves["reversed"].append((rev.name, s))
+        voc_r.append(voc(s.progress))
+    finals_a, outcomes_a = np.asarray(finals), np.asarray(outcomes)
+    res: dict[str, Any] = {
+        "num_episodes": len(episodes),
+        "outcome_counts": {k: int((outcomes_a == k).sum()) for k in OUTCOME_CLASSES},
+        "voc_success": _mean(voc_s),
+        "voc_reversed": _mean(voc_r),
+        "label_spearman": _mean(label_rho),
+        "auroc_success": auroc(finals_a[outcomes_a == "success"], finals_a[outcomes_a != "success"]),
+        "final_progress_mean": {k: _mean(finals_a[outcomes_a == k].tolist()) for k in OUTCOME_CLASSES},
+    }
+    if thresholds:
+        pred = classify_outcomes(finals_a, thresholds)
+        res["outcome_accuracy"] = float(np.mean(pred == outcomes_a))
+        res["confusion"] = {t: {p: int(((outcomes_a == t) & (pred == p)).sum()) for p in OUTCOME_CLASSES}
+                            for t in OUTCOME_CLASSES}
+        res["thresholds"] = thresholds
+    subsets = {"all": views, **{v: [v] for v in views}} if len(views) > 1 else {"all": views}
+    res["views"] = {}
+    for name, vs in subsets.items():
+        if name == "all":
+            v_voc, fins = voc_s, finals_a
+        else:
+            v_voc = [voc(score(e, vs).progress) for e in succ]
+            fins = np.asarray([curve_features(*_pp(score(e, vs)))[0] for e in episodes])
+        res["views"][name] = {"voc_success": _mean(v_voc),
+                              "auroc_success": auroc(fins[outcomes_a == "success"], fins[outcomes_a != "success"])}
+    singles = [res["views"][v]["voc_success"] for v in views if v in res["views"] and v != "all"]
+    res["multiview_gain_over_best_single"] = (res["voc_success"] - max(singles)) if singles else 0.0
+    res["no_goal"] = {"voc_success": _mean([voc(score(e, views, use_goal=False).progress) for e in succ])}
+    return res, curves
+
+
+def _pp(s: EpisodeScore) -> tuple[np.ndarray, np.ndarray]:
+    return s.progress, s.success_prob
+
+
+def _mean(x: Sequence[float]) -> float:
+    return float(np.mean(x)) if len(x) else float("nan")
+
+
+def plot_curves(curves: dict[str, list[tuple[str, EpisodeScore]]], path: str | Path, max_curves: int = 5) -> Path:
+    """PNG with one panel per outcome (success, partial, failure, reversed): progress and success prob vs frame."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = ["success", "partial", "failure", "reversed"]
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6), sharey=True)
+    for ax, kind in zip(axes, kinds):
+        for name, s in curves.get(kind, [])[:max_curves]:
+            (line,) = ax.plot(s.progress, label=name.split("/")[-1] if kind != "reversed" else name.split("/")[-2])
+            ax.plot(s.success_prob, ls=":", color=line.get_color(), alpha=0.7)
+        ax.set_title(f"{kind} ({len(curves.get(kind, []))} episodes)")
+        ax.set_xlabel("frame")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+        if curves.get(kind):
+            ax.legend(fontsize=6, loc="best")
+    axes[0].set_ylabel("progress (solid), success prob (dotted)")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def run(cfg: EvalRewardConfig) -> dict[str, Any]:
+    """Evaluate ``cfg.model_dir`` on ``cfg.data_roots``; writes metrics.json and progress_curves.png."""
+    from robo_reward.reward.data import load_embedded_episodes
+    from robo_reward.reward.pipeline import load_reward_model
+    from robo_reward.reward.train import video_encoder
+
+    pipe = load_reward_model(cfg.model_dir, cfg.device, load_backbone=True, load_text_encoder=bool(cfg.task_texts))
+    episodes = load_embedded_episodes(cfg.data_roots, video_encoder(pipe.backbone, cfg.cache_dir),
+                                      [v for v in pipe.views], cfg.tasks)
+    texts: dict[str, np.ndarray | None] = {t: r.text for t, r in pipe.references.items()}
+    if cfg.task_texts:
+        assert pipe.text_encoder is not None
+        vecs = pipe.text_encoder.encode(list(cfg.task_texts.values())).detach().float().cpu().numpy()
+        texts.update({t: vecs[i] for i, t in enumerate(cfg.task_texts)})
+    unknown = sorted({e.task for e in episodes} - set(texts))
+    if unknown:
+        raise ValueError(f"tasks {unknown} are unknown to the model; give their instructions in task_texts")
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"model_dir": cfg.model_dir, "per_task": {}}
+    all_res, curves = evaluate_embedded(pipe.scorer, episodes, texts, pipe.meta.get("outcome_thresholds"),
+                                        pipe.references)
+    results["overall"] = all_res
+    results["loto_tasks"] = sorted(cfg.task_texts)
+    for task in sorted({e.task for e in episodes}):
+        eps = [e for e in episodes if e.task == task]
+        if any(e.outcome == "success" for e in eps):
+            results["per_task"][task] = evaluate_embedded(pipe.scorer, eps, texts, pipe.meta.get("outcome_thresholds"),
+                                                          pipe.references)[0]
+    results["plot"] = str(plot_curves(curves, out / "progress_curves.png", cfg.max_curves))
+    tmp = out / ".metrics.json.tmp"
+    tmp.write_text(json.dumps(results, indent=2, default=float))
+    tmp.replace(out / "metrics.json")
+    logger.info("VOC success %.3f, reversed %.3f, 3-way acc %s", all_res["voc_success"], all_res["voc_reversed"],
+                all_res.get("outcome_accuracy"))
+    return results

@@ -1,0 +1,205 @@
+"""``robo-reward train_reward``: train the process reward model on recorded episodes.
+
+Pipeline: recorded episodes (``robo_reward.data``) -> frozen backbone embeddings (cached) -> stage labels ->
+balanced hop queries -> hop model; then success-probability temperature on held-out episodes, outcome thresholds
+on the training episodes, task references, and a reward-model directory ``<out_dir>/model``.
+
+Multi-process: any entry point that calls :func:`run` under ``torchrun --nproc_per_node N`` trains data-parallel
+(see :mod:`robo_reward.reward.trainer`); only rank 0 calibrates and writes the model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from robo_reward.backbones.base import BackboneConfig, resolve_device
+from robo_reward.backbones.text import TextEncoderConfig
+from robo_reward.reward.calibration import curve_features, fit_outcome_thresholds, fit_temperature
+from robo_reward.reward.data import EmbeddedEpisode, Reference, load_embedded_episodes
+from robo_reward.reward.model import HopModel, RewardModelConfig
+from robo_reward.reward.pipeline import RewardPipeline, config_to_dict, save_reward_model
+from robo_reward.reward.scoring import ProgressScorer
+from robo_reward.reward.trainer import DistInfo, LoopConfig, train_hop_model
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainRewardConfig:
+    """Training of the process reward model (maps onto ``configs/train_reward.yaml``)."""
+
+    data_roots: List[str] = field(default_factory=lambda: ["data/episodes"])
+    """dataset roots of recorded episodes (EpisodeDataset folders)"""
+    tasks: Optional[List[str]] = None
+    """train only on these tasks (null = all)"""
+    exclude_tasks: List[str] = field(default_factory=list)
+    """tasks to leave out (leave-one-task-out experiments)"""
+    views: Optional[List[str]] = None
+    """camera views to use (null = the views every episode has)"""
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    """frozen image encoder"""
+    text_encoder: TextEncoderConfig = field(default_factory=TextEncoderConfig)
+    """task-text encoder"""
+    cache_dir: str = "data/cache/embeddings"
+    """embedding cache folder"""
+    model: RewardModelConfig = field(default_factory=RewardModelConfig)
+    """hop-model hyper-parameters"""
+    steps: int = 3000
+    """optimisation steps"""
+    batch_size: int = 256
+    """global batch (split across torchrun processes)"""
+    lr: float = 1e-3
+    """peak learning rate (AdamW, warmup + cosine)"""
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    seed: int = 0
+    val_fraction: float = 0.15
+    """fraction of each task's episodes held out to calibrate the success probability"""
+    incomplete_cap: float = 0.5
+    """fraction of a stage an attempt that never completes it can earn (see reward/labels.py)"""
+    out_dir: str = "runs/reward"
+    """run folder: checkpoints/, tensorboard/, metrics.json, model/"""
+    device: str = "auto"
+    """'auto' (CUDA when present), 'cpu', 'cuda'"""
+    log_every: int = 25
+    checkpoint_every: int = 500
+
+    def __post_init__(self) -> None:
+        if not self.data_roots:
+            raise ValueError("data_roots is empty: give at least one folder of recorded episodes")
+        for name in ("steps", "batch_size", "log_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+
+
+def video_encoder(backbone: Any, cache_dir: str | Path) -> Any:
+    """path of a ``<view>.mp4`` -> (T, D) embeddings through the backbone's embedding cache."""
+    from robo_reward.backbones.cache import EmbeddingCache
+
+    cache = EmbeddingCache(cache_dir)
+    return lambda path: cache.get_video(path, backbone)
+
+
+def split_episodes(episodes: Sequence[EmbeddedEpisode], val_fraction: float, seed: int) -> tuple[list[EmbeddedEpisode], list[EmbeddedEpisode]]:
+    """Per task and outcome, hold out ``val_fraction`` of the episodes (keeping >= 2 successes for training)."""
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    groups: dict[tuple[str, str], list[EmbeddedEpisode]] = {}
+    for ep in episodes:
+        groups.setdefault((ep.task, ep.outcome), []).append(ep)
+    for (_, outcome), eps in sorted(groups.items()):
+        eps = sorted(eps, key=lambda e: e.name)
+        n_val = int(len(eps) * val_fraction)
+        if outcome == "success":
+            n_val = min(n_val, max(len(eps) - 2, 0))
+        idx = rng.permutation(len(eps))
+        val += [eps[i] for i in idx[:n_val]]
+        train += [eps[i] for i in idx[n_val:]]
+    return train, val
+
+
+def pick_references(episodes: Sequence[EmbeddedEpisode], texts: dict[str, np.ndarray]) -> dict[str, Reference]:
+    """Per task, the first successful episode (by name) becomes the stored reference demo."""
+    refs = {}
+    for ep in sorted(episodes, key=lambda e: e.name):
+        if ep.outcome == "success" and ep.task not in refs:
+            refs[ep.task] = Reference.from_episode(ep, texts.get(ep.task))
+    return refs
+
+
+def other_reference(ep: EmbeddedEpisode, pool: Sequence[EmbeddedEpisode], texts: dict[str, np.ndarray]) -> Reference:
+    """A reference for scoring ``ep`` from a *different* successful episode of its task."""
+    for cand in sorted(pool, key=lambda e: e.name):
+        if cand.task == ep.task and cand.outcome == "success" and cand.name != ep.name and cand.name + "/reversed" != ep.name:
+            return Reference.from_episode(cand, texts.get(ep.task))
+    raise ValueError(f"no other successful episode of task {ep.task!r} to use as reference for {ep.name}")
+
+
+def calibrate(scorer: ProgressScorer, calib: Sequence[EmbeddedEpisode], pool: Sequence[EmbeddedEpisode],
+              texts: dict[str, np.ndarray]) -> tuple[float, dict[str, float]]:
+    """Fit the success temperature on ``calib`` frames and outcome thresholds on final progress of ``calib``."""
+    logits, labels, finals, outcomes = [], [], [], []
+    t_old = scorer.success_temperature
+    scorer.success_temperature = 1.0
+    for ep in calib:
+        s = scorer.score_embeddings(ep.emb, other_reference(ep, pool, texts))
+        p = np.clip(s.success_prob.astype(np.float64), 1e-6, 1 - 1e-6)
+        logits.append(np.log(p / (1 - p)))
+        labels.append(((ep.outcome == "success") & (ep.progress >= 1 - 1e-6)).astype(np.float64))
+        finals.append(curve_features(s.progress, s.success_prob)[0])
+        outcomes.append(ep.outcome)
+    scorer.success_temperature = t_old
+    temp = fit_temperature(np.concatenate(logits), np.concatenate(labels)) if logits else 1.0
+    return temp, fit_outcome_thresholds(finals, outcomes)
+
+
+def train_on_episodes(cfg: TrainRewardConfig, episodes: list[EmbeddedEpisode], texts: dict[str, np.ndarray],
+                      device: torch.device, meta: dict[str, Any]) -> dict[str, Any]:
+    """Everything after embedding: split, train, calibrate, save. Returns the run summary."""
+    out = Path(cfg.out_dir)
+    dist = DistInfo.from_env()
+    views = list(episodes[0].emb)
+    train, val = split_episodes(episodes, cfg.val_fraction, cfg.seed)
+    logger.info("training on %d episodes, %d held out for calibration, views %s", len(train), len(val), views)
+    writer = None
+    if dist.is_main:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(out / "tensorboard"))
+    loop = LoopConfig(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                      warmup_steps=cfg.warmup_steps, seed=cfg.seed, log_every=cfg.log_every,
+                      checkpoint_every=cfg.checkpoint_every)
+    model, history = train_hop_model(train, texts, views, cfg.model, loop, out, device, writer)
+    if writer is not None:
+        writer.close()
+    summary: dict[str, Any] = {"num_train": len(train), "num_val": len(val), "views": views,
+                               "final_loss": history[-1]["loss"] if history else None, "history": history}
+    if not dist.is_main:
+        return summary
+    scorer = ProgressScorer(model, 1.0, device)
+    temp, _ = calibrate(scorer, val or train, train, texts)
+    scorer.success_temperature = temp
+    _, thresholds = calibrate(scorer, train, train, texts)
+    refs = pick_references(train, texts)
+    meta = {**meta, "outcome_thresholds": thresholds, "train": {"steps": cfg.steps, "seed": cfg.seed,
+                                                                 "tasks": sorted(texts), "num_episodes": len(train)}}
+    model_dir = save_reward_model(out / "model", RewardPipeline(scorer, refs, None, None, meta))
+    summary.update(success_temperature=temp, outcome_thresholds=thresholds, model_dir=str(model_dir))
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def run(cfg: TrainRewardConfig) -> dict[str, Any]:
+    """Train from recorded episodes; returns the summary (also written to ``<out_dir>/metrics.json``)."""
+    from robo_reward.backbones.registry import build_backbone
+    from robo_reward.backbones.text import build_text_encoder
+
+    device = resolve_device(cfg.device)
+    if device.type == "cuda" and DistInfo.from_env().world_size > 1:
+        device = torch.device("cuda", DistInfo.from_env().local_rank)
+    torch.manual_seed(cfg.seed)
+    backbone = build_backbone(cfg.backbone)
+    episodes = load_embedded_episodes(cfg.data_roots, video_encoder(backbone, cfg.cache_dir), cfg.views, cfg.tasks,
+                                      cfg.incomplete_cap)
+    episodes = [e for e in episodes if e.task not in set(cfg.exclude_tasks)]
+    if not episodes:
+        raise ValueError(f"no episodes left after excluding tasks {cfg.exclude_tasks}")
+    text_enc = build_text_encoder(cfg.text_encoder)
+    instr = {e.task: e.instruction for e in episodes}
+    vecs = text_enc.encode([instr[t] for t in sorted(instr)]).detach().float().cpu().numpy()
+    texts = {t: vecs[i] for i, t in enumerate(sorted(instr))}
+    meta = {"backbone": config_to_dict(cfg.backbone), "backbone_identity": backbone.identity,
+            "text_encoder": config_to_dict(cfg.text_encoder)}
+    Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
+    return train_on_episodes(cfg, episodes, texts, device, meta)
