@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+import torch
+
+from robo_reward.reward.checkpoint import load_model_files, save_reward_model
+from robo_reward.reward.data import Reference
+from robo_reward.reward.evaluate import voc
+from robo_reward.reward.scoring import ProgressScorer
+
+
+def test_training_reduces_loss(trained):
+    _, hist = trained
+    assert hist[-1]["loss"] < 0.8 * hist[0]["loss"]
+
+
+def test_success_ranks_above_its_reversal(scorer, refs, synth):
+    _, test, _ = synth
+    for ep in [e for e in test if e.outcome == "success"]:
+        fwd = scorer.score_embeddings(ep.emb, refs[ep.task])
+        rev = scorer.score_embeddings(ep.reversed().emb, refs[ep.task])
+        assert voc(fwd.progress) > 0.8, ep.name
+        assert voc(rev.progress) < -0.8, ep.name
+        assert fwd.progress[-1] > rev.progress[-1] + 0.4
+        for arr in (fwd.progress, fwd.success_prob):
+            assert arr.min() >= 0 and arr.max() <= 1
+        assert fwd.uncertainty.min() >= 0
+
+
+def test_single_view_and_no_goal_work(scorer, refs, synth):
+    _, test, _ = synth
+    ep = next(e for e in test if e.outcome == "success")
+    for view in ep.emb:
+        s = scorer.score_embeddings({view: ep.emb[view]}, refs[ep.task])
+        assert s.views == (view,) and voc(s.progress) > 0.5
+    s = scorer.score_embeddings(ep.emb, refs[ep.task], use_goal=False)
+    np.testing.assert_array_equal(s.p_forward, s.p_backward)
+
+
+def test_streaming_matches_whole_episode(scorer, refs, synth):
+    _, test, _ = synth
+    eps = [e for e in test if e.task == "a"][:3]
+    t = min(e.num_frames for e in eps)
+    whole = [scorer.score_embeddings({v: x[:t] for v, x in e.emb.items()}, refs["a"]) for e in eps]
+    st = scorer.streamer(len(eps), refs["a"])
+    out = st.reset([0, 1, 2], {v: np.stack([e.emb[v][0] for e in eps]) for v in eps[0].emb})
+    got = [out.progress.numpy()]
+    for i in range(1, t):
+        got.append(st.step({v: np.stack([e.emb[v][i] for e in eps]) for v in eps[0].emb}).progress.numpy())
+    got_arr = np.stack(got, 1)
+    for k in range(len(eps)):
+        np.testing.assert_allclose(got_arr[k], whole[k].progress, atol=1e-5)
+    # resetting one env restarts only that env
+    st.reset([1], {v: eps[1].emb[v][:1] for v in eps[1].emb})
+    assert st.phi[1].item() == pytest.approx(float(whole[1].progress[0]), abs=1e-5)
+    assert st.phi[0].item() == pytest.approx(float(whole[0].progress[t - 1]), abs=1e-5)
+
+
+def test_streamer_errors(scorer, refs):
+    d = scorer.model.embed_dim
+    st = scorer.streamer(2, refs["a"])
+    emb = {v: np.zeros((2, d), np.float32) for v in scorer.views}
+    with pytest.raises(ValueError, match="never reset"):
+        st.step(emb)
+    with pytest.raises(ValueError, match="out of range"):
+        st.reset([5], {v: np.zeros((1, d), np.float32) for v in scorer.views})
+
+
+def test_bad_inputs_give_clear_errors(scorer, refs):
+    d = scorer.model.embed_dim
+    with pytest.raises(ValueError, match="unknown views \\['top'\\].*trained with views"):
+        scorer.score_embeddings({"top": np.zeros((5, d), np.float32)}, refs["a"])
+    with pytest.raises(ValueError, match=f"expected \\(T, {d}\\)"):
+        scorer.score_embeddings({"front": np.zeros((5, d + 1), np.float32)}, refs["a"])
+    with pytest.raises(ValueError, match="same T"):
+        scorer.score_embeddings({"front": np.zeros((5, d), np.float32), "side": np.zeros((4, d), np.float32)}, refs["a"])
+    bad = Reference("a", "", {"front": np.zeros(3, np.float32)}, None, None)
+    with pytest.raises(ValueError, match="reference start"):
+        scorer.score_embeddings({"front": np.zeros((5, d), np.float32)}, bad)
+
+
+def test_checkpoint_roundtrip_identical(tmp_path, scorer, refs, synth):
+    _, test, _ = synth
+    ep = test[0]
+    save_reward_model(tmp_path / "m", scorer.model, refs, 0.7, {"outcome_thresholds": {"success": 0.9, "partial": 0.3}})
+    save_reward_model(tmp_path / "m", scorer.model, refs, 0.7)  # overwrite in place works
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["config.json", "model.safetensors", "reference.safetensors"]
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no temp leftovers
+    model, refs2, cfg = load_model_files(tmp_path / "m")
+    sc2 = ProgressScorer(model, cfg["success_temperature"])
+    a = ProgressScorer(scorer.model, 0.7).score_embeddings(ep.emb, refs[ep.task])
+    b = sc2.score_embeddings(ep.emb, refs2[ep.task])
+    np.testing.assert_array_equal(a.progress, b.progress)
+    np.testing.assert_array_equal(a.success_prob, b.success_prob)
+    for v in refs[ep.task].start:
+        np.testing.assert_array_equal(refs[ep.task].goal[v], refs2[ep.task].goal[v])
+    np.testing.assert_array_equal(refs[ep.task].text, refs2[ep.task].text)
+    with pytest.raises(FileNotFoundError, match="not a reward-model directory"):
+        load_model_files(tmp_path)
+
+
+def test_failure_scores_below_success(scorer, refs, synth):
+    _, test, _ = synth
+    fin = {o: [scorer.score_embeddings(e.emb, refs[e.task]).progress[-1] for e in test if e.outcome == o]
+           for o in ("success", "failure")}
+    assert min(fin["success"]) > max(fin["failure"])
+    assert torch.get_num_threads() >= 1
