@@ -1,0 +1,147 @@
+"""Run directory of online fine-tuning: crash-safe checkpoints, replay buffer, episode log, success plot.
+
+Layout of ``run_dir``::
+
+    latest.json            {"generation": g, "episodes_done": n, ...}  -- written last, atomically
+    agent-<g>.pt           SAC weights + optimisers + RNG state (torch.save; loaded with weights_only=True)
+    replay-<g>.npz         replay buffer (np.savez; loaded with allow_pickle=False)
+    episodes.jsonl         one JSON line per finished episode
+    success_rate.png       rolling success rate over episodes
+
+A checkpoint is valid only once ``latest.json`` points at it, so a ``kill -9`` at any moment leaves either the
+previous or the new generation, never a mix. On resume, log lines of episodes after the checkpoint are dropped
+(they will be run again).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from robo_reward.real.sac import SAC, ReplayBuffer
+
+logger = logging.getLogger(__name__)
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class Resumed:
+    episodes_done: int
+    total_steps: int
+    generation: int
+
+
+class RunDir:
+    """Checkpoint/resume/log helper for one fine-tuning run."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.path / "episodes.jsonl"
+        self.plot_path = self.path / "success_rate.png"
+
+    def latest(self) -> dict[str, Any] | None:
+        f = self.path / "latest.json"
+        return json.loads(f.read_text()) if f.exists() else None
+
+    def save(self, agent: SAC, buffer: ReplayBuffer, episodes_done: int, total_steps: int,
+             rng: np.random.Generator) -> int:
+        """Write generation g+1 (agent, buffer), then point latest.json at it; delete older generations."""
+        prev = self.latest()
+        gen = (prev["generation"] + 1) if prev else 1
+        buffer.save(self.path / f"replay-{gen}.npz")
+        state = {"agent": agent.state_dict(), "rng": torch.tensor(np.frombuffer(
+            json.dumps(rng.bit_generator.state).encode(), dtype=np.uint8).copy())}
+        tmp = self.path / f"agent-{gen}.pt.tmp"
+        torch.save(state, tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path / f"agent-{gen}.pt")
+        meta = {"generation": gen, "episodes_done": episodes_done, "total_steps": total_steps,
+                "buffer_size": buffer.size}
+        _atomic_write_bytes(self.path / "latest.json", json.dumps(meta).encode())
+        for old in list(self.path.glob("agent-*.pt")) + list(self.path.glob("replay-*.npz")):
+            if old.stem.split("-")[-1] != str(gen):
+                old.unlink(missing_ok=True)
+        return gen
+
+    def resume(self, agent: SAC, capacity: int, rng: np.random.Generator) -> tuple[Resumed, ReplayBuffer] | None:
+        """Load the latest generation into ``agent``/``rng``; returns None when the run is new."""
+        meta = self.latest()
+        if meta is None:
+            return None
+        gen = int(meta["generation"])
+        state = torch.load(self.path / f"agent-{gen}.pt", map_location=agent.device, weights_only=True)
+        agent.load_state_dict(state["agent"])
+        rng.bit_generator.state = json.loads(bytes(state["rng"].numpy()).decode())
+        buffer = ReplayBuffer.load(self.path / f"replay-{gen}.npz", capacity=capacity)
+        if buffer.size != int(meta["buffer_size"]):
+            raise ValueError(f"{self.path}: replay-{gen}.npz has {buffer.size} transitions, latest.json says "
+                             f"{meta['buffer_size']}; the run directory is corrupt")
+        self._truncate_log(int(meta["episodes_done"]))
+        return Resumed(int(meta["episodes_done"]), int(meta["total_steps"]), gen), buffer
+
+    def _truncate_log(self, episodes_done: int) -> None:
+        rows = self.read_log()
+        keep = [r for r in rows if r["episode"] < episodes_done]
+        if len(keep) != len(rows):
+            _atomic_write_bytes(self.log_path, "".join(json.dumps(r) + "\n" for r in keep).encode())
+
+    def append_log(self, row: dict[str, Any]) -> None:
+        """Append one episode line (flushed and fsynced)."""
+        with open(self.log_path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def read_log(self) -> list[dict[str, Any]]:
+        if not self.log_path.exists():
+            return []
+        rows = []
+        for line in self.log_path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:  # a torn last line after a crash
+                continue
+        return rows
+
+    def plot(self, window: int = 10) -> Path:
+        """Rolling success rate (and return) per episode -> ``success_rate.png`` (atomic)."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        rows = self.read_log()
+        ep = np.array([r["episode"] for r in rows])
+        succ = np.array([float(r["success"]) for r in rows])
+        roll = np.array([succ[max(0, i - window + 1): i + 1].mean() for i in range(len(succ))]) if len(succ) else succ
+        fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+        ax.plot(ep, roll, marker="o", ms=3, label=f"success rate (rolling {window})")
+        ax.set_xlabel("episode")
+        ax.set_ylabel("success rate")
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_title(f"online fine-tuning: {len(rows)} episodes")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left")
+        fig.tight_layout()
+        tmp = self.path / "success_rate.tmp.png"
+        fig.savefig(tmp)
+        plt.close(fig)
+        os.replace(tmp, self.plot_path)
+        return self.plot_path

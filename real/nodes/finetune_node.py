@@ -1,0 +1,237 @@
+"""Online fine-tuning over ROS 2: episodes on the arm, shaped reward from the reward node, SAC updates.
+
+Episode loop (one timer at ``rate_hz``):
+
+1. **reset** -- call ``reset_service`` (std_srvs/Trigger, e.g. the sim arm's ``/sim/reset``); with
+   ``reset_service: ""`` wait for an operator to call ``finetune/start_episode`` (Trigger) after resetting the
+   arm by hand. Then call the reward node's ``reward/reset_episode`` and wait ``settle_s`` for fresh inputs.
+2. **run** ``episode_steps`` control steps: obs = ``[q (J), progress, step / episode_steps]``; action in
+   [-1, 1]^J (uniform random for the first ``warmup_steps``, then the SAC actor) -> ``q_des = q + action_scale *
+   action`` through the safety filter (:mod:`robo_reward.real.nodes._control`). The reward of a step is the sum
+   of ``reward/shaped`` messages received during it (``reward_mode: shaped``) or 1 when ``success_topic`` says
+   success (``sparse``); success ends the episode (terminal). While an input is stale or the e-stop is latched
+   the arm holds and the step counter does not advance.
+3. **update** -- the arm holds while ``updates_per_step * steps`` SAC gradient steps run (no learning in the
+   control loop), then the episode is logged (``episodes.jsonl``, ``success_rate.png``) and a checkpoint is
+   written every ``checkpoint_every`` episodes (:class:`robo_reward.real.finetune.RunDir`; survives kill -9).
+
+On start the node resumes from ``run_dir`` when a checkpoint exists; it exits after ``episodes`` episodes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import numpy as np
+import rclpy
+from rclpy.node import Node
+from std_msgs.msg import Bool, Float32
+from std_srvs.srv import Trigger
+
+from robo_reward.real.finetune import RunDir
+from robo_reward.real.nodes._common import OUTPUT_QOS, declare
+from robo_reward.real.nodes._control import ControlIO
+from robo_reward.real.sac import SAC, ReplayBuffer
+
+
+class FinetuneNode(Node):
+    """See module docstring."""
+
+    def __init__(self, node_name: str = "finetune_node", **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+        self.run = RunDir(declare(self, "run_dir", "runs/finetune", "checkpoints, replay buffer and logs",
+                                  read_only=True))
+        self.episodes: int = declare(self, "episodes", 20, "total episodes (including resumed ones)",
+                                     int_range=(1, 1_000_000))
+        self.episode_steps: int = declare(self, "episode_steps", 40, "control steps per episode",
+                                          int_range=(1, 100_000))
+        self.reward_mode: str = declare(self, "reward_mode", "shaped", "shaped (reward node) or sparse (success)",
+                                        choices=("shaped", "sparse"))
+        reset_service = declare(self, "reset_service", "/sim/reset",
+                                "Trigger service that resets the arm; empty = wait for finetune/start_episode")
+        reward_reset = declare(self, "reward_reset_service", "reward/reset_episode", "reward node's episode reset")
+        reward_topic = declare(self, "reward_topic", "reward/shaped", "std_msgs/Float32 shaped reward")
+        progress_topic = declare(self, "progress_topic", "reward/progress", "std_msgs/Float32 progress")
+        success_topic = declare(self, "success_topic", "reward/success", "std_msgs/Bool success")
+        self.settle_s: float = declare(self, "settle_s", 0.5, "wait after a reset before the episode starts (s)",
+                                       float_range=(0.0, 60.0))
+        self.action_scale: float = declare(self, "action_scale", 0.05, "rad per unit action per step",
+                                           float_range=(1e-4, 1.0))
+        self.batch_size: int = declare(self, "batch_size", 64, "SAC batch size", int_range=(1, 8192))
+        self.updates_per_step: float = declare(self, "updates_per_step", 1.0, "gradient steps per env step",
+                                               float_range=(0.0, 100.0))
+        self.warmup_steps: int = declare(self, "warmup_steps", 200, "random-action steps before the actor acts",
+                                         int_range=(0, 10_000_000))
+        capacity = declare(self, "buffer_capacity", 100_000, "replay buffer capacity", int_range=(1, 100_000_000))
+        self.checkpoint_every: int = declare(self, "checkpoint_every", 1, "checkpoint every N episodes",
+                                             int_range=(1, 100_000))
+        hidden = declare(self, "hidden", 128, "SAC hidden layer width", int_range=(4, 4096))
+        lr = declare(self, "lr", 3e-4, "SAC learning rate", float_range=(1e-6, 1.0))
+        gamma = declare(self, "gamma", 0.99, "SAC discount", float_range=(0.0, 1.0))
+        seed = declare(self, "seed", 0, "seed of actor init and exploration", int_range=(0, 2**31 - 1))
+        device = declare(self, "device", "auto", "auto, cpu or cuda")
+
+        self.io = ControlIO(self)
+        j = len(self.io.limits.joint_names)
+        self.agent = SAC(j + 2, j, hidden=hidden, lr=lr, gamma=gamma, device=device, seed=seed)
+        self.rng = np.random.default_rng(seed)
+        self.episodes_done, self.total_steps = 0, 0
+        resumed = self.run.resume(self.agent, capacity, self.rng)
+        if resumed is None:
+            self.buffer = ReplayBuffer(capacity, j + 2, j)
+            self.get_logger().info(f"new run in {self.run.path}")
+        else:
+            info, self.buffer = resumed
+            self.episodes_done, self.total_steps = info.episodes_done, info.total_steps
+            self.get_logger().info(f"resumed from {self.run.path} generation {info.generation}: "
+                                   f"episodes_done={info.episodes_done} buffer={self.buffer.size} "
+                                   f"steps={info.total_steps}")
+        self.reset_client = self.create_client(Trigger, reset_service) if reset_service else None
+        self.reward_reset_client = self.create_client(Trigger, reward_reset) if reward_reset else None
+        self.create_service(Trigger, "finetune/start_episode", self._on_start_episode)
+        self.create_subscription(Float32, reward_topic, self._on_reward, OUTPUT_QOS)
+        self.create_subscription(Float32, progress_topic, self._on_progress, OUTPUT_QOS)
+        self.create_subscription(Bool, success_topic, self._on_success, OUTPUT_QOS)
+        self.finished = self.episodes_done >= self.episodes
+        self.state = "reset"
+        self._pending: Any = None
+        self._operator_go = False
+        self._settle_until = 0.0
+        self._reward_acc, self._success, self.progress = 0.0, False, 0.0
+        self.create_timer(1.0 / self.io.rate_hz, self._tick)
+
+    # ------------------------------------------------------------------ inputs
+    def _on_reward(self, msg: Float32) -> None:
+        self._reward_acc += float(msg.data)
+
+    def _on_progress(self, msg: Float32) -> None:
+        self.progress = float(msg.data)
+
+    def _on_success(self, msg: Bool) -> None:
+        self._success = self._success or bool(msg.data)
+
+    def _on_start_episode(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        self._operator_go = True
+        response.success, response.message = True, "episode will start"
+        return response
+
+    # ------------------------------------------------------------------ loop
+    def _obs(self) -> np.ndarray:
+        return np.concatenate([self.io.joints.q, [self.progress, self._step / self.episode_steps]]).astype(np.float32)
+
+    def _tick(self) -> None:
+        if self.finished:
+            return
+        getattr(self, f"_tick_{self.state}")()
+
+    def _tick_reset(self) -> None:
+        self.io.command(None)
+        if self._pending is None:
+            if self.reset_client is None:
+                if not self._operator_go:
+                    self.get_logger().info("waiting for finetune/start_episode", throttle_duration_sec=10.0)
+                    return
+                self._operator_go = False
+                self._pending = "reward"
+            elif self.reset_client.service_is_ready():
+                self._pending = self.reset_client.call_async(Trigger.Request())
+            return
+        if self._pending != "reward" and not self._pending.done():
+            return
+        if self._pending != "reward":
+            self._pending = "reward"
+        if self.reward_reset_client is not None:
+            if not self.reward_reset_client.service_is_ready():
+                return
+            self.reward_reset_client.call_async(Trigger.Request())
+        self._pending = None
+        self._settle_until = time.monotonic() + self.settle_s
+        self.state = "settle"
+
+    def _tick_settle(self) -> None:
+        self.io.command(None)
+        if time.monotonic() < self._settle_until or not self.io.inputs_ok():
+            return
+        self._step, self._ret, self._max_prog, self._t_ep = 0, 0.0, 0.0, time.monotonic()
+        self._prev: tuple[np.ndarray, np.ndarray] | None = None
+        self._reward_acc, self._success = 0.0, False
+        self.state = "run"
+
+    def _tick_run(self) -> None:
+        if not self.io.inputs_ok():
+            self.io.command(None)  # hold; the step counter waits
+            return
+        obs = self._obs()
+        self._max_prog = max(self._max_prog, self.progress)
+        if self._prev is not None:
+            r = self._reward_acc if self.reward_mode == "shaped" else float(self._success)
+            self.buffer.add(self._prev[0], self._prev[1], r, obs, self._success)
+            self._ret += r
+            self.total_steps += 1
+            if self._success or self._step >= self.episode_steps:
+                self.io.command(None)
+                self._end_episode()
+                return
+        if self.total_steps < self.warmup_steps:
+            action = self.rng.uniform(-1.0, 1.0, self.agent.act_dim)
+        else:
+            action = self.agent.act(obs)
+        self.io.command(self.io.joints.q + self.action_scale * action)
+        self._prev = (obs, action.astype(np.float32))
+        self._reward_acc = 0.0
+        self._step += 1
+
+    def _end_episode(self) -> None:
+        t_update = time.monotonic()
+        n_updates = int(round(self.updates_per_step * self._step)) if self.buffer.size >= self.batch_size else 0
+        losses: dict[str, float] = {}
+        for _ in range(n_updates):
+            losses = self.agent.update(self.buffer.sample(self.batch_size, self.rng))
+        row = {"episode": self.episodes_done, "steps": self._step, "return": round(self._ret, 5),
+               "success": bool(self._success), "final_progress": round(self.progress, 4),
+               "max_progress": round(self._max_prog, 4), "buffer_size": self.buffer.size,
+               "total_steps": self.total_steps, "updates": self.agent.updates, "reward_mode": self.reward_mode,
+               "episode_s": round(t_update - self._t_ep, 3), "update_s": round(time.monotonic() - t_update, 3),
+               **{k: round(v, 5) for k, v in losses.items()}}
+        self.run.append_log(row)
+        self.episodes_done += 1
+        if self.episodes_done % self.checkpoint_every == 0 or self.episodes_done >= self.episodes:
+            gen = self.run.save(self.agent, self.buffer, self.episodes_done, self.total_steps, self.rng)
+            self.get_logger().info(f"checkpoint generation {gen} after episode {row['episode']}")
+        self.run.plot()
+        self.get_logger().info(f"episode {row['episode']}: return={row['return']} success={row['success']} "
+                               f"max_progress={row['max_progress']} buffer={self.buffer.size}")
+        self.finished = self.episodes_done >= self.episodes
+        self.state = "reset"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point: ``robo-reward-finetune-node --ros-args -p run_dir:=runs/ft -p episodes:=50``.
+
+    Exits 0 after the configured number of episodes.
+    """
+    from rclpy.executors import ExternalShutdownException
+
+    rclpy.init(args=list(argv) if argv is not None else None)
+    node: FinetuneNode | None = None
+    try:
+        node = FinetuneNode()
+        while rclpy.ok() and not node.finished:
+            rclpy.spin_once(node, timeout_sec=0.1)
+        return 0
+    except (KeyboardInterrupt, ExternalShutdownException):
+        return 0
+    except ValueError as exc:
+        import logging
+
+        logging.getLogger("robo_reward.real").error("%s", exc)
+        return 1
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
