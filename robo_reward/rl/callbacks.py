@@ -1,0 +1,74 @@
+"""SB3 callbacks and checkpoint helpers: reward-term logging, checkpoint discovery for resume."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_PREFIX = "model"
+
+
+class RewardTermsCallback(BaseCallback):
+    """Logs the learned-reward breakdown written into ``info`` by the reward wrappers.
+
+    Keys: ``reward/<term>`` (mean episode sum of each term over episodes finished since the last dump),
+    ``reward/final_progress`` (Phi at episode end), ``reward/progress`` (mean per-step Phi(s')),
+    ``reward/env_reward`` (mean per-step env reward, e.g. the expert reward, for comparison).
+    """
+
+    def _on_step(self) -> bool:
+        for info in self.locals.get("infos", []):
+            if "progress" in info:
+                self.logger.record_mean("reward/progress", info["progress"])
+            if "env_reward" in info:
+                self.logger.record_mean("reward/env_reward", info["env_reward"])
+            for name, value in info.get("episode_reward_terms", {}).items():
+                self.logger.record_mean(f"reward/{name}", value)
+            if "final_progress" in info:
+                self.logger.record_mean("reward/final_progress", info["final_progress"])
+        return True
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Files of one checkpoint written by SB3's CheckpointCallback (name_prefix=CHECKPOINT_PREFIX)."""
+
+    steps: int
+    model: Path
+    replay_buffer: Path | None
+    vecnormalize: Path | None
+
+
+def latest_checkpoint(directory: str | Path) -> Checkpoint | None:
+    """The checkpoint with the most env steps in ``directory`` (None if there is none)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return None
+    found = []
+    for path in directory.glob(f"{CHECKPOINT_PREFIX}_*_steps.zip"):
+        m = re.fullmatch(rf"{CHECKPOINT_PREFIX}_(\d+)_steps\.zip", path.name)
+        if m:
+            found.append((int(m.group(1)), path))
+    if not found:
+        return None
+    steps, model = max(found)
+    rb = directory / f"{CHECKPOINT_PREFIX}_replay_buffer_{steps}_steps.pkl"
+    vn = directory / f"{CHECKPOINT_PREFIX}_vecnormalize_{steps}_steps.pkl"
+    return Checkpoint(steps, model, rb if rb.is_file() else None, vn if vn.is_file() else None)
+
+
+def load_eval_history(npz_path: str | Path) -> dict[str, list]:
+    """EvalCallback's ``evaluations.npz`` as lists (empty lists when absent), to continue it after a resume."""
+    path = Path(npz_path)
+    if not path.is_file():
+        return {"timesteps": [], "results": [], "ep_lengths": [], "successes": []}
+    with np.load(path) as data:
+        return {k: [row for row in data[k]] if k in data else [] for k in ("timesteps", "results", "ep_lengths",
+                                                                           "successes")}
