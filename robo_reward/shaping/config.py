@@ -9,16 +9,20 @@ from dataclasses import dataclass
 logger = logging.getLogger(__name__)
 
 
-class _ChoiceEnum(str, enum.Enum):
-    """A string enum whose unknown values raise a ValueError listing the valid ones."""
+class ChoiceEnum(str, enum.Enum):
+    """A string enum whose unknown values raise a ValueError listing the valid ones; str() is the value
+    (so OmegaConf interpolations such as ``${shaping.kind}`` give ``pbrs``)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
 
     @classmethod
-    def _missing_(cls, value: object) -> "_ChoiceEnum":
+    def _missing_(cls, value: object) -> "ChoiceEnum":
         valid = ", ".join(repr(m.value) for m in cls)
         raise ValueError(f"{cls.__name__}: got {value!r}; expected one of {valid}.")
 
 
-class ShapingKind(_ChoiceEnum):
+class ShapingKind(ChoiceEnum):
     """How progress Phi becomes a dense reward term.
 
     * ``pbrs``: gamma * Phi(s') - Phi(s) (potential-based, policy invariant; Ng, Harada & Russell 1999).
@@ -35,7 +39,7 @@ class ShapingKind(_ChoiceEnum):
     none = "none"
 
 
-class SparseSource(_ChoiceEnum):
+class SparseSource(ChoiceEnum):
     """Where the sparse task reward r_gold comes from."""
 
     env = "env"  # info["success"] from the environment
@@ -43,7 +47,7 @@ class SparseSource(_ChoiceEnum):
     none = "none"
 
 
-class ModelSuccess(_ChoiceEnum):
+class ModelSuccess(ChoiceEnum):
     """Which reward-model output decides success when ``sparse == "model"``."""
 
     prob = "prob"  # success_prob >= success_threshold
