@@ -1,0 +1,1 @@
+"""Adapters to other robot-learning frameworks (imported explicitly, e.g. ``robo_reward.integrations.isaaclab``)."""
