@@ -69,6 +69,8 @@ class LoopConfig:
     log_every: int = 25
     checkpoint_every: int = 500
     kind_probs: tuple[float, float, float] = (0.3, 0.2, 0.5)
+    max_steps_this_run: int | None = None
+    """stop (with a checkpoint) after this many steps in this invocation; resume later (time-sliced jobs)"""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -147,7 +149,8 @@ def train_hop_model(
     model.train()
     bar = tqdm(total=loop.steps, initial=step, disable=None if progress_bar and dist.is_main else True,
                mininterval=0.5, desc="train reward", leave=False)
-    while step < loop.steps:
+    first = step
+    while step < loop.steps and (loop.max_steps_this_run is None or step - first < loop.max_steps_this_run):
         batch = sampler.sample(loop.batch_size, rng).slice(slice(dist.rank, None, dist.world_size))
         t = batch_to_torch(batch, device)
         loss, metrics = hop_loss(_Unwrap(net, model), t, loop.done_weight)  # type: ignore[arg-type]
@@ -167,7 +170,9 @@ def train_hop_model(
                 for k, v in metrics.items():
                     if k != "step":
                         writer.add_scalar(f"train/{k}", v, step)
-        if ckpt is not None and dist.is_main and (step % loop.checkpoint_every == 0 or step == loop.steps):
+        if ckpt is not None and dist.is_main and (
+            step % loop.checkpoint_every == 0 or step == loop.steps or step - first == loop.max_steps_this_run
+        ):
             save_training_state(ckpt, {
                 "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "step": step, "numpy_rng": _np_state_to_saved(rng.bit_generator.state),

@@ -1,0 +1,51 @@
+import json
+
+import numpy as np
+import pytest
+
+from robo_reward.reward.calibration import classify_outcomes, fit_outcome_thresholds, fit_temperature
+from robo_reward.reward.evaluate import auroc, evaluate_embedded, plot_curves, voc
+from robo_reward.reward.train import calibrate, split_episodes
+
+
+def test_auroc_and_voc_hand_cases():
+    assert auroc([0.9, 0.8], [0.1, 0.2]) == 1.0
+    assert auroc([0.5], [0.5]) == 0.5
+    assert auroc([0.1], [0.9, 0.2]) == 0.0
+    assert voc(np.arange(5.0)) == pytest.approx(1.0)
+    assert voc(-np.arange(5.0)) == pytest.approx(-1.0)
+    assert voc(np.ones(4)) == 0.0
+
+
+def test_thresholds_and_temperature():
+    thr = fit_outcome_thresholds([0.95, 0.9, 0.5, 0.45, 0.1, 0.05], ["success"] * 2 + ["partial"] * 2 + ["failure"] * 2)
+    assert list(classify_outcomes([0.97, 0.6, 0.0], thr)) == ["success", "partial", "failure"]
+    assert 0.5 < thr["success"] < 0.9 and 0.1 < thr["partial"] < 0.45
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=4000) * 3
+    y = (rng.random(4000) < 1 / (1 + np.exp(-z / 3))).astype(float)  # logits 3x overconfident
+    assert fit_temperature(z, y) == pytest.approx(3.0, rel=0.15)
+    assert fit_temperature(z, np.ones_like(z)) == 1.0
+
+
+def test_evaluate_embedded_on_synthetic(tmp_path, scorer, synth):
+    train, test, texts = synth
+    _, thr = calibrate(scorer, train, train, texts)
+    res, curves = evaluate_embedded(scorer, test, texts, thr)
+    assert res["voc_success"] > 0.9 and res["voc_reversed"] < -0.9
+    assert res["auroc_success"] > 0.9
+    assert set(res["views"]) == {"all", "front", "side", "wrist"}
+    assert sum(sum(r.values()) for r in res["confusion"].values()) == len(test)
+    assert res["outcome_accuracy"] >= 0.5
+    json.dumps(res)
+    png = plot_curves(curves, tmp_path / "c.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_split_keeps_two_successes_for_training(synth):
+    train, _, _ = synth
+    tr, va = split_episodes(train, 0.5, 0)
+    assert len(tr) + len(va) == len(train)
+    for task in ("a", "b"):
+        assert sum(e.task == task and e.outcome == "success" for e in tr) >= 2
+    assert not {e.name for e in tr} & {e.name for e in va}
