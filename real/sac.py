@@ -150,7 +150,7 @@ class SAC:
                 for p, pt in zip(net.parameters(), tgt.parameters()):
                     pt.mul_(1 - self.tau).add_(self.tau * p)
         self.updates += 1
-        return {"loss/q": float(q_loss), "loss/pi": float(pi_loss), "alpha": float(alpha)}
+        return {"loss/q": q_loss.item(), "loss/pi": pi_loss.item(), "alpha": alpha.item()}
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -71,6 +71,11 @@ class FinetuneNode(Node):
         gamma = declare(self, "gamma", 0.99, "SAC discount", float_range=(0.0, 1.0))
         seed = declare(self, "seed", 0, "seed of actor init and exploration", int_range=(0, 2**31 - 1))
         device = declare(self, "device", "auto", "auto, cpu or cuda")
+        threads = declare(self, "torch_threads", 1, "CPU threads for SAC updates (small MLPs: 1 is fastest)",
+                          int_range=(1, 256))
+        import torch
+
+        torch.set_num_threads(threads)
 
         self.io = ControlIO(self)
         j = len(self.io.limits.joint_names)
