@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,25 @@ class RewardTermsCallback(BaseCallback):
             if "final_progress" in info:
                 self.logger.record_mean("reward/final_progress", info["final_progress"])
         return True
+
+
+class TimedEvalCallback(EvalCallback):
+    """SB3 EvalCallback that also measures its own wall time (``eval_seconds``), so throughput figures can
+    exclude evaluation. The train env being a reward wrapper around the eval env's type is expected."""
+
+    eval_seconds: float = 0.0
+
+    def _init_callback(self) -> None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Training and eval env are not of the same type")
+            super()._init_callback()
+
+    def _on_step(self) -> bool:
+        t0 = time.perf_counter()
+        try:
+            return super()._on_step()
+        finally:
+            self.eval_seconds += time.perf_counter() - t0
 
 
 @dataclass(frozen=True)

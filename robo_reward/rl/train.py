@@ -29,12 +29,14 @@ from typing import Any, Callable
 import gymnasium as gym
 import numpy as np
 import torch
-from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback, EvalCallback
+from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
-from robo_reward.rl.callbacks import CHECKPOINT_PREFIX, RewardTermsCallback, latest_checkpoint, load_eval_history
+from robo_reward.rl.callbacks import (
+    CHECKPOINT_PREFIX, RewardTermsCallback, TimedEvalCallback, latest_checkpoint, load_eval_history,
+)
 from robo_reward.rl.config import RewardSource, TrainConfig
 from robo_reward.rl.env_wrappers import OracleViews, SparseSuccessReward, SuccessInfo, ViewsInInfo
 from robo_reward.rl.evaluate import evaluate
@@ -179,7 +181,7 @@ def run(cfg: TrainConfig, *, env_factory: EnvFactory | None = None,
         if isinstance(venv, VecNormalize):
             eval_venv = VecNormalize(eval_venv, training=False, norm_reward=False)
         eval_venv.seed(cfg.seed + 10_000)
-        eval_cb = EvalCallback(eval_venv, n_eval_episodes=cfg.eval_episodes,
+        eval_cb = TimedEvalCallback(eval_venv, n_eval_episodes=cfg.eval_episodes,
                                eval_freq=max(cfg.eval_every // cfg.num_envs, 1), log_path=str(eval_dir),
                                deterministic=True, verbose=0)
         history = load_eval_history(eval_dir / "evaluations.npz") if ckpt is not None else None
@@ -207,11 +209,14 @@ def run(cfg: TrainConfig, *, env_factory: EnvFactory | None = None,
         o = norm.normalize_obs(obs) if norm is not None else obs
         return model.predict(o, deterministic=True)[0]
 
+    eval_s = eval_cb.eval_seconds if eval_cb is not None else 0.0
+    learn_s = train_s - eval_s
     results: dict[str, Any] = {
         "task": cfg.task, "reward": cfg.reward.value, "shaping": cfg.shaping.kind.value, "algo": cfg.algo.name.value,
         "seed": cfg.seed, "num_timesteps": int(model.num_timesteps), "resumed_from": ckpt.steps if ckpt else None,
-        "train_seconds": train_s,
-        "env_steps_per_s": (model.num_timesteps - start_steps) / train_s if train_s > 0 and remaining > 0 else None,
+        "train_seconds": train_s, "eval_seconds": eval_s,
+        # end-to-end training throughput: env + rendering + reward model + learner updates, evaluation excluded
+        "env_steps_per_s": (model.num_timesteps - start_steps) / learn_s if learn_s > 0 and remaining > 0 else None,
         "output_dir": str(out),
     }
     if eval_cb is not None:

@@ -1,0 +1,177 @@
+"""RL benchmark: tasks x {sparse, expert, naive learned, pbrs learned} x seeds, with SB3 (default SAC).
+
+Reports per (task, reward): final success rate, env steps to reach 80% of the final success rate, the
+semantic-trap measure (share of episode time spent near the goal without having succeeded; naive vs pbrs),
+and end-to-end env steps/s (env stepping + rendering + reward model + learner updates; periodic evaluation
+excluded).
+Writes a table (stdout), ``summary.json`` and ``success_vs_steps.png`` into --out.
+
+Runs can be split over machines/processes: ``--part 0/3`` runs every third combination; runs that already have
+``results.json`` are skipped (``--force`` reruns them); ``--aggregate-only`` just rebuilds the table.
+
+    python benchmarks/bench_rl.py --tasks reach push pick_place --seeds 0 1 2 --steps 200000
+    python benchmarks/bench_rl.py --tasks reach --seeds 0 1 --steps 400 --final-eval-episodes 5   # smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+REWARDS = ("sparse", "expert", "naive", "pbrs")
+
+
+def make_config(args: argparse.Namespace, task: str, reward: str, seed: int, out: Path):
+    from robo_reward.rl import AlgoConfig, TrainConfig
+    from robo_reward.shaping import ShapingConfig
+
+    learned = reward in ("naive", "pbrs")
+    algo = AlgoConfig(name=args.algo, learning_starts=min(1000, max(args.steps // 10, 50)))
+    return TrainConfig(
+        task=task, reward="learned" if learned else reward,
+        shaping=ShapingConfig(kind=reward if learned else "pbrs", sparse="model"),
+        algo=algo, reward_model_dir=args.reward_model_dir if learned else None, seed=seed,
+        total_steps=args.steps, num_envs=args.num_envs, image_size=args.image_size,
+        eval_every=max(args.steps // args.eval_points, 1), eval_episodes=args.eval_episodes,
+        final_eval_episodes=args.final_eval_episodes, near_goal=args.near_goal, checkpoint_every=0,
+        output_dir=str(out / f"{task}_{reward}_s{seed}"), tensorboard=args.tensorboard, progress_bar=False,
+        video=False, torch_threads=args.torch_threads,
+    )
+
+
+def steps_to_fraction(timesteps: list[int], success: list[float], final: float, frac: float = 0.8) -> int | None:
+    """First evaluation step whose success rate reaches ``frac * final`` (None when final is 0)."""
+    if final <= 0 or not timesteps:
+        return None
+    for t, s in zip(timesteps, success):
+        if s is not None and s >= frac * final - 1e-9:
+            return int(t)
+    return None
+
+
+def aggregate(out: Path) -> dict:
+    runs = [json.loads(p.read_text()) for p in sorted(out.glob("*/results.json"))]
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in runs:
+        label = r["shaping"] if r["reward"] == "learned" else r["reward"]
+        groups[(r["task"], label)].append(r)
+    summary = {}
+    for (task, label), rs in sorted(groups.items()):
+        finals = [r.get("final_success_rate", np.nan) for r in rs]
+        to80 = [steps_to_fraction(r.get("eval_timesteps", []), r.get("eval_success_rate", []),
+                                  r.get("final_success_rate", 0.0)) for r in rs]
+        hover = [r["final_hover_fraction"] for r in rs if r.get("final_hover_fraction") is not None]
+        sps = [r["env_steps_per_s"] for r in rs if r.get("env_steps_per_s")]
+        summary[f"{task}/{label}"] = {
+            "task": task, "reward": label, "seeds": [r["seed"] for r in rs],
+            "final_success_mean": float(np.nanmean(finals)), "final_success_std": float(np.nanstd(finals)),
+            "steps_to_80pct": [t for t in to80], "hover_fraction_mean": float(np.mean(hover)) if hover else None,
+            "env_steps_per_s_mean": float(np.mean(sps)) if sps else None,
+            "curves": [{"seed": r["seed"], "t": r.get("eval_timesteps", []), "success": r.get("eval_success_rate", [])}
+                       for r in rs],
+        }
+    return summary
+
+
+def plot(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = sorted({v["task"] for v in summary.values()})
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        for v in (v for v in summary.values() if v["task"] == task):
+            curves = [c for c in v["curves"] if c["t"]]
+            if not curves:
+                continue
+            n = min(len(c["t"]) for c in curves)
+            t = np.asarray(curves[0]["t"][:n])
+            s = np.array([[np.nan if x is None else x for x in c["success"][:n]] for c in curves])
+            m = np.nanmean(s, 0)
+            ax.plot(t, m, label=v["reward"])
+            if len(curves) > 1:
+                ax.fill_between(t, np.nanmin(s, 0), np.nanmax(s, 0), alpha=0.15)
+        ax.set(title=task, xlabel="env steps", ylabel="success rate", ylim=(-0.02, 1.02))
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png")
+    os.close(fd)
+    fig.savefig(tmp, dpi=120)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tasks", nargs="+", default=["reach", "push", "pick_place"])
+    ap.add_argument("--rewards", nargs="+", default=list(REWARDS), choices=REWARDS)
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    ap.add_argument("--steps", type=int, default=100_000, help="env steps per run")
+    ap.add_argument("--algo", default="sac", choices=["sac", "ppo"])
+    ap.add_argument("--reward-model-dir", default="oracle", help="trained reward model dir, or 'oracle'")
+    ap.add_argument("--num-envs", type=int, default=1)
+    ap.add_argument("--image-size", type=int, default=96)
+    ap.add_argument("--eval-points", type=int, default=10, help="periodic evaluations per run")
+    ap.add_argument("--eval-episodes", type=int, default=10)
+    ap.add_argument("--final-eval-episodes", type=int, default=50)
+    ap.add_argument("--near-goal", type=float, default=0.6, help="true progress counted as near the goal")
+    ap.add_argument("--torch-threads", type=int, default=1)
+    ap.add_argument("--tensorboard", action="store_true")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/rl"))
+    ap.add_argument("--part", default="0/1", help="i/n: run every n-th combination starting at i")
+    ap.add_argument("--force", action="store_true", help="rerun combinations that already have results")
+    ap.add_argument("--aggregate-only", action="store_true")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    if not args.aggregate_only:
+        from robo_reward.rl.train import run
+
+        i, n = (int(x) for x in args.part.split("/"))
+        combos = list(itertools.product(args.tasks, args.rewards, args.seeds))[i::n]
+        for task, reward, seed in combos:
+            cfg = make_config(args, task, reward, seed, args.out)
+            if (Path(cfg.output_dir) / "results.json").is_file() and not args.force:
+                logging.info("skip %s (done)", cfg.output_dir)
+                continue
+            logging.info("run %s/%s seed %d", task, reward, seed)
+            run(cfg)
+
+    summary = aggregate(args.out)
+    if not summary:
+        print("no results in", args.out)
+        return 1
+    print(f"{'task':<11}{'reward':<8}{'seeds':>6}{'success':>14}{'steps->80%':>22}{'hover':>8}{'steps/s':>9}")
+    for v in summary.values():
+        hv = "-" if v["hover_fraction_mean"] is None else f"{v['hover_fraction_mean']:.3f}"
+        sps = "-" if v["env_steps_per_s_mean"] is None else f"{v['env_steps_per_s_mean']:.0f}"
+        print(f"{v['task']:<11}{v['reward']:<8}{len(v['seeds']):>6}"
+              f"{v['final_success_mean']:>8.2f}±{v['final_success_std']:.2f}{str(v['steps_to_80pct']):>22}"
+              f"{hv:>8}{sps:>9}")
+    for task in sorted({v["task"] for v in summary.values()}):
+        a, b = summary.get(f"{task}/naive"), summary.get(f"{task}/pbrs")
+        if a and b and a["hover_fraction_mean"] is not None and b["hover_fraction_mean"] is not None:
+            print(f"semantic trap {task}: hover fraction naive {a['hover_fraction_mean']:.3f} "
+                  f"vs pbrs {b['hover_fraction_mean']:.3f}")
+    fd, tmp = tempfile.mkstemp(dir=args.out, suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(summary, f, indent=2)
+    os.replace(tmp, args.out / "summary.json")
+    plot(summary, args.out / "success_vs_steps.png")
+    print("wrote", args.out / "summary.json", "and", args.out / "success_vs_steps.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
