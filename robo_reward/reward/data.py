@@ -151,7 +151,7 @@ def load_embedded_episodes(
         views: views to load (default: the views common to all episodes).
         tasks: only these tasks (default all).
     """
-    from robo_reward.data import EpisodeDataset, read_episode  # local: keeps the core importable without IO deps
+    from robo_reward.data import EpisodeDataset, read_episode, read_meta  # local: keeps the core importable without IO deps
 
     metas = []
     for root in roots:
@@ -160,19 +160,19 @@ def load_embedded_episodes(
             ep = read_episode(path, load_frames=False)
             if tasks is not None and ep.task not in tasks:
                 continue
-            metas.append((Path(path), ep))
+            metas.append((Path(path), ep, tuple(read_meta(path)["views"])))
     if not metas:
         raise ValueError(f"no episodes found under {list(map(str, roots))} (tasks={tasks})")
-    common = set(metas[0][1].views)
-    for _, ep in metas:
-        common &= set(ep.views)
+    common = set(metas[0][2])
+    for _, _, ep_views in metas:
+        common &= set(ep_views)
     use_views = list(views) if views is not None else sorted(common)
     missing = [v for v in use_views if v not in common]
     if missing or not use_views:
         raise ValueError(f"views {missing or use_views} are not recorded in every episode; common views: {sorted(common)}")
-    stats = task_stage_stats([(ep.task, ep.outcome, _stage_tuples(ep)) for _, ep in metas])
+    stats = task_stage_stats([(ep.task, ep.outcome, _stage_tuples(ep)) for _, ep, _ in metas])
     out = []
-    for path, ep in metas:
+    for path, ep, _ in metas:
         order, typical = stats[ep.task]
         emb = {v: np.asarray(encode_video(path / f"{v}.mp4"), dtype=np.float32) for v in use_views}
         lengths = {v: e.shape[0] for v, e in emb.items()}
