@@ -61,7 +61,8 @@ def _substitute(value: Any, args: Mapping[str, str]) -> Any:
     if isinstance(value, str):
         whole = _ARG.fullmatch(value.strip())
         if whole:
-            return yaml.safe_load(args[whole.group(1)])
+            raw = args[whole.group(1)]
+            return raw if raw.strip() == "" else yaml.safe_load(raw)
         return _ARG.sub(lambda m: args[m.group(1)], value)
     if isinstance(value, list):
         return [_substitute(v, args) for v in value]

@@ -99,6 +99,12 @@ def _spin(ex: Any, seconds: float, until: Callable[[], bool] | None) -> bool:
     return until is None
 
 
+@pytest.fixture
+def trigger(probe: Any) -> Callable[..., Any]:
+    """``trigger("/service")`` calls a std_srvs/Trigger service from the probe node."""
+    return lambda name, timeout=10.0: call_trigger(probe, name, timeout)
+
+
 def call_trigger(node: Any, name: str, timeout: float = 10.0) -> Any:
     """Call a std_srvs/Trigger service from the probe node and return the response."""
     from std_srvs.srv import Trigger
