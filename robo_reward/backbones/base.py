@@ -250,7 +250,8 @@ class Backbone:
                 feats = self.model(x).float()
         finally:
             self.model.train(was_training)
-        return feats.reshape(*lead, self.embed_dim)
+        # clone outside inference mode: a normal tensor that downstream heads can use under autograd
+        return feats.clone().reshape(*lead, self.embed_dim)
 
     def encode_frames(self, frames: np.ndarray | torch.Tensor, batch_size: int | None = None) -> np.ndarray:
         """Encode many frames of one view in batches.

@@ -112,7 +112,8 @@ def _build_minilm(cfg: TextEncoderConfig) -> TextEncoder:
     device = resolve_device(cfg.device)
     model = SentenceTransformer(str(folder), device=str(device), local_files_only=True)
     model.eval()
-    dim = int(model.get_sentence_embedding_dimension())
+    get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dim = int(get_dim())
     weights_file = folder / "model.safetensors"
     tag = hashlib.sha256(weights_file.read_bytes()).hexdigest() if weights_file.is_file() else str(folder)
 

@@ -35,6 +35,14 @@ def test_encode_shapes_and_dtypes(cnn, frames):
     torch.testing.assert_close(cnn.encode(torch.from_numpy(frames)), out)  # torch input == numpy input
 
 
+def test_features_can_feed_a_trained_head(cnn, frames):
+    feats = cnn.encode(frames)  # computed under inference_mode, but returned as a normal tensor
+    assert not feats.is_inference() and not feats.requires_grad
+    head = torch.nn.Linear(cnn.embed_dim, 1)
+    head(feats).sum().backward()
+    assert head.weight.grad is not None and head.weight.grad.abs().sum() > 0
+
+
 def test_encode_is_deterministic_and_batching_invariant(cnn, frames):
     flat = frames.reshape(-1, *frames.shape[-3:])
     a = cnn.encode_frames(flat)  # batch_size 3 -> batches of 3 + 1
