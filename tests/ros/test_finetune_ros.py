@@ -12,7 +12,7 @@ import pytest
 
 from robo_reward.real.bringup import Bringup, Graph, load_graph
 
-pytestmark = pytest.mark.ros
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 GRAPH = Path(__file__).resolve().parents[2] / "launch" / "sim_arm.yaml"
 

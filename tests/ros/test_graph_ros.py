@@ -88,6 +88,7 @@ def _run_episode(ros_env: dict[str, str], probe: Any, trigger: Any, autopilot: s
     return progress, success
 
 
+@pytest.mark.slow
 def test_sim_graph_progress_rises_for_expert_and_stays_low_for_failure(ros_env: dict[str, str], probe: Any,
                                                                        trigger: Any, tmp_path: Path) -> None:
     progress, success = _run_episode(ros_env, probe, trigger, "expert", 20.0, tmp_path)
