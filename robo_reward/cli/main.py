@@ -47,7 +47,9 @@ COMMANDS: dict[str, HydraCommand | ArgparseCommand] = {
     "train": HydraCommand("train", "robo_reward.rl.train", "TrainConfig", "train a policy with a (shaped) reward"),
     "adapt": ArgparseCommand("robo_reward.adapt.cli:adapt_main", "adapt a reward model from one demo video"),
     "score": ArgparseCommand("robo_reward.adapt.cli:score_main", "score an episode with a reward model"),
-    "score-bag": ArgparseCommand("robo_reward.real.bag:main", "score a rosbag2 recording's camera topics"),
+    "score-bag": HydraCommand(
+        "ros/score_bag", "robo_reward.real.bag_score", "BagScoreConfig", "score a rosbag2 recording's camera topics"
+    ),
 }
 
 
@@ -90,7 +92,7 @@ def _usage() -> str:
     lines += [
         "",
         "Config-driven commands take Hydra overrides (key=value, group=option) and --cfg to print the",
-        "resolved config; adapt/score/score-bag take --help.",
+        "resolved config; adapt and score take --help.",
     ]
     return "\n".join(lines)
 
