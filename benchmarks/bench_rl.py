@@ -35,10 +35,10 @@ def make_config(args: argparse.Namespace, task: str, reward: str, seed: int, out
     from robo_reward.shaping import ShapingConfig
 
     learned = reward in ("naive", "pbrs")
-    algo = AlgoConfig(name=args.algo, learning_starts=min(1000, max(args.steps // 10, 50)))
+    algo = AlgoConfig(name=args.algo, learning_starts=min(1000, max(args.steps // 10, 50)), ent_coef=args.ent_coef)
     return TrainConfig(
         task=task, reward="learned" if learned else reward,
-        shaping=ShapingConfig(kind=reward if learned else "pbrs", sparse="model"),
+        shaping=ShapingConfig(kind=reward if learned else "pbrs", sparse="model", sparse_weight=args.sparse_weight),
         algo=algo, reward_model_dir=args.reward_model_dir if learned else None, seed=seed,
         total_steps=args.steps, num_envs=args.num_envs, image_size=args.image_size,
         eval_every=max(args.steps // args.eval_points, 1), eval_episodes=args.eval_episodes,
@@ -119,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=100_000, help="env steps per run")
     ap.add_argument("--algo", default="sac", choices=["sac", "ppo"])
     ap.add_argument("--reward-model-dir", default="oracle", help="trained reward model dir, or 'oracle'")
+    ap.add_argument("--ent-coef", default="auto", help="SAC: 'auto' or a number (PPO: a number)")
+    ap.add_argument("--sparse-weight", type=float, default=1.0, help="weight of r_gold for the learned rewards")
     ap.add_argument("--num-envs", type=int, default=1)
     ap.add_argument("--image-size", type=int, default=96)
     ap.add_argument("--eval-points", type=int, default=10, help="periodic evaluations per run")

@@ -113,3 +113,4 @@ def test_reach_task_run_with_oracle_reward(tmp_path):
                    "video_max_steps=20", "tensorboard=false")
     res = run(cfg)
     assert res["num_timesteps"] == 200 and Path(res["video"]).is_file()
+
