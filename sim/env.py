@@ -154,6 +154,9 @@ class TabletopEnv(gym.Env):
         ss = np.random.SeedSequence(int(self.np_random.integers(0, 2**63 - 1)))
         task_rng, rand_rng = (np.random.default_rng(s) for s in ss.spawn(2))
         p.restoreState(self._snapshot, physicsClientId=self.client)
+        # restoreState keeps the contact-pair cache of the last episode; one collision pass at the snapshot
+        # poses drops those pairs, so the next episode never depends on the previous one.
+        p.performCollisionDetection(physicsClientId=self.client)
         self.robot.reset()
         self.task.reset(task_rng)
         self.lighting, self.cameras = apply(self.randomization, rand_rng, self.client, self.table, self._colored,

@@ -1,0 +1,117 @@
+"""record_episode, outcome labels, randomisation, contact sheets and the dataset recorder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from robo_reward.sim.env import make_env
+from robo_reward.sim.policies import make_policy
+from robo_reward.sim.randomization import RandomizationConfig
+from robo_reward.sim.record import RecordConfig, outcome_of, record_episode, run, stage_spans
+
+
+def test_outcome_definition():
+    assert outcome_of(True, 0) == "success"
+    assert outcome_of(False, 1) == "partial"
+    assert outcome_of(False, 0) == "failure"
+
+
+def test_stage_spans_cover_all_frames():
+    spans = stage_spans([0, 0, 1, 1, 1, 0, 2], ("a", "b", "c"))
+    assert [(s.stage, s.start_frame, s.end_frame) for s in spans] == [
+        ("a", 0, 1), ("b", 2, 4), ("a", 5, 5), ("c", 6, 6)]
+
+
+def test_record_episode_lengths_are_consistent():
+    env = make_env("reach", views=("front", "wrist"), image_size=24, render_quality="fast")
+    try:
+        ep = record_episode(env, make_policy(env, "expert", 0), seed=0)
+    finally:
+        env.close()
+    t = ep.num_frames
+    assert t >= 2
+    assert ep.frames["front"].shape == (t, 24, 24, 3) and ep.frames["wrist"].shape == (t, 24, 24, 3)
+    assert ep.states.shape == (t, len(ep.state_names)) and ep.actions.shape == (t, 4)
+    assert not ep.actions[-1].any() and ep.actions[0].any()
+    assert ep.stages[0].start_frame == 0 and ep.stages[-1].end_frame == t - 1
+    assert ep.outcome == "success" and ep.extra["failure_mode"] == "expert"
+    json.dumps(ep.extra)  # meta must be JSON-serialisable
+    ep.validate()
+
+
+def test_randomization_changes_pixels_not_the_task():
+    kw = dict(views=("front",), image_size=32, render_quality="fast")
+    plain, rand = make_env("pick_place", **kw), make_env("pick_place", randomization=RandomizationConfig.all_on(), **kw)
+    try:
+        plain.reset(seed=5)
+        rand.reset(seed=5)
+        np.testing.assert_allclose(plain.state(), rand.state(), atol=1e-6)
+        diff = np.abs(plain.render_views()["front"].astype(int) - rand.render_views()["front"].astype(int)).mean()
+        assert diff > 5.0
+        rand.reset(seed=6)
+        img6 = rand.render_views()["front"]
+        rand.reset(seed=5)
+        assert np.abs(rand.render_views()["front"].astype(int) - img6.astype(int)).mean() > 1.0
+        a = record_episode(plain, make_policy(plain, "expert", 5), 5, views=())
+        b = record_episode(rand, make_policy(rand, "expert", 5), 5, views=())
+        np.testing.assert_allclose(a.states, b.states, atol=1e-5)
+    finally:
+        plain.close()
+        rand.close()
+
+
+def test_randomization_config_validation():
+    assert not RandomizationConfig().enabled
+    with pytest.raises(ValueError, match="distractors"):
+        RandomizationConfig(distractors=99)
+
+
+def test_record_config_validation_lists_problems():
+    with pytest.raises(ValueError, match="outcome must be one of.*workers must be"):
+        RecordConfig(outcome="great", workers=0)
+    with pytest.raises(ValueError, match="unknown camera"):
+        RecordConfig(views=["ceiling"])
+
+
+def test_contact_sheet_writes_png(tmp_path):
+    from robo_reward.sim.visualize import contact_sheet
+
+    env = make_env("reach", views=("front", "side"), image_size=24, render_quality="fast")
+    try:
+        ep = record_episode(env, make_policy(env, "expert", 1), seed=1)
+    finally:
+        env.close()
+    path = contact_sheet(ep, tmp_path / "sheet.png", n_frames=3)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_records_wanted_outcomes(tmp_path):
+    from robo_reward.data import EpisodeDataset, read_episode
+
+    cfg = RecordConfig(task="reach", episodes=4, outcome="mixed", views=["front"], image_size=16,
+                       render_quality="fast", out=str(tmp_path / "ds"), workers=1)
+    summary = run(cfg)
+    assert summary["episodes"] == 4 and summary["complete"]
+    assert summary["outcomes"]["success"] == 2
+    ds = EpisodeDataset(tmp_path / "ds")
+    assert len(ds.episodes(outcome="success")) == 2
+    ep = read_episode(ds.episodes()[0])
+    assert ep.frames["front"].shape[1:] == (16, 16, 3)
+    with pytest.raises(ValueError, match="overwrite"):
+        run(cfg)
+
+
+@pytest.mark.slow
+def test_run_does_not_depend_on_workers(tmp_path):
+    from robo_reward.data import EpisodeDataset
+
+    base = dict(task="all", episodes=5, outcome="partial", views=["front"], image_size=16, render_quality="fast")
+    one = run(RecordConfig(out=str(tmp_path / "w1"), workers=1, **base))
+    two = run(RecordConfig(out=str(tmp_path / "w2"), workers=2, **base))
+    assert one["outcomes"] == two["outcomes"] == {"success": 0, "partial": 5, "failure": 0}
+    rows1 = EpisodeDataset(tmp_path / "w1").index()
+    rows2 = EpisodeDataset(tmp_path / "w2").index()
+    assert rows1 == rows2
