@@ -50,8 +50,8 @@ logger = logging.getLogger(__name__)
 
 #: cfg -> a fresh (unwrapped by us) gymnasium env with render_views() and info["success"].
 EnvFactory = Callable[[TrainConfig], gym.Env]
-#: (reward_model_dir spec, num_envs, device) -> BatchedProgressModel.
-RewardModelFactory = Callable[[str, int, str], BatchedProgressModel]
+#: (reward_model_dir spec, num_envs, device, task) -> BatchedProgressModel.
+RewardModelFactory = Callable[[str, int, str, str], BatchedProgressModel]
 
 
 def default_env_factory(cfg: TrainConfig) -> gym.Env:
@@ -62,13 +62,14 @@ def default_env_factory(cfg: TrainConfig) -> gym.Env:
                     render_quality="fast", max_episode_steps=cfg.max_episode_steps)
 
 
-def default_reward_model_factory(spec: str, num_envs: int, device: str) -> BatchedProgressModel:
-    """``"oracle"`` -> :class:`OracleProgressModel`; otherwise a trained model directory."""
+def default_reward_model_factory(spec: str, num_envs: int, device: str, task: str) -> BatchedProgressModel:
+    """``"oracle"`` -> :class:`OracleProgressModel`; otherwise a trained reward-model directory, streaming for
+    ``task`` (its reference/instruction)."""
     if spec == "oracle":
         return OracleProgressModel(num_envs, device=device)
-    from robo_reward.reward import load_reward_model
+    from robo_reward.reward.pipeline import load_reward_model
 
-    return load_reward_model(spec, device=device).streamer(num_envs)
+    return load_reward_model(spec, device=device).streamer(num_envs, task=task)
 
 
 def resolve_device(device: str) -> str:
@@ -135,7 +136,7 @@ def run(cfg: TrainConfig, *, env_factory: EnvFactory | None = None,
         cfg: the training configuration.
         env_factory: builds one env; default :func:`default_env_factory` (robo_reward.sim).
         reward_model_factory: builds the BatchedProgressModel for reward=learned; default
-            :func:`default_reward_model_factory` (``"oracle"`` or ``robo_reward.reward.load_reward_model``).
+            :func:`default_reward_model_factory` (``"oracle"`` or ``robo_reward.reward.pipeline.load_reward_model``).
     """
     env_factory = env_factory or default_env_factory
     reward_model_factory = reward_model_factory or default_reward_model_factory
@@ -151,7 +152,7 @@ def run(cfg: TrainConfig, *, env_factory: EnvFactory | None = None,
     model_rm = None
     if cfg.reward is RewardSource.learned:
         assert cfg.reward_model_dir is not None
-        model_rm = reward_model_factory(cfg.reward_model_dir, cfg.num_envs, device)
+        model_rm = reward_model_factory(cfg.reward_model_dir, cfg.num_envs, device, cfg.task)
     venv = make_train_env(cfg, env_factory, model_rm)
     tb = str(out / "tb") if cfg.tensorboard else None
 
@@ -236,8 +237,8 @@ def run(cfg: TrainConfig, *, env_factory: EnvFactory | None = None,
         env = _base(cfg, env_factory)
         if cfg.reward is RewardSource.learned:
             assert cfg.reward_model_dir is not None
-            env = LearnedRewardWrapper(_with_views(env, cfg), reward_model_factory(cfg.reward_model_dir, 1, device),
-                                       cfg.shaping, cfg.algo.gamma)
+            video_rm = reward_model_factory(cfg.reward_model_dir, 1, device, cfg.task)
+            env = LearnedRewardWrapper(_with_views(env, cfg), video_rm, cfg.shaping, cfg.algo.gamma)
         frames, values, label, _ = record_rollout(predict, env, cfg.views[0], cfg.video_max_steps, seed=cfg.seed)
         env.close()
         results["video"] = str(write_rollout_video(out / "video.mp4", frames, values, label))
