@@ -88,7 +88,8 @@ class TrainConfig:
     algo: AlgoConfig = field(default_factory=AlgoConfig)
     """learner (configs/algo/)"""
     reward_model_dir: str | None = None
-    """reward=learned: a reward-model directory (robo_reward.reward.pipeline.load_reward_model) or "oracle" (true progress)"""
+    """reward=learned: a reward-model directory (robo_reward.reward.pipeline.load_reward_model) or "oracle"
+    (true progress)"""
     seed: int = 0
     """seed of envs, learner and evaluation"""
     total_steps: int = 100_000
