@@ -185,6 +185,7 @@ def resolve_hub_file(repo_id: str, filenames: list[str], what: str, cache_dir: s
     """
     from huggingface_hub import constants, hf_hub_download
 
+    cache_dir = cache_dir or os.environ.get("HF_HUB_CACHE") or None  # read now: huggingface_hub reads it at import
     for name in filenames:
         try:
             return Path(hf_hub_download(repo_id, name, cache_dir=cache_dir, local_files_only=True))
@@ -201,7 +202,7 @@ def resolve_hub_file(repo_id: str, filenames: list[str], what: str, cache_dir: s
             except Exception as exc:
                 last = exc
         reason = f"the download failed ({type(last).__name__}: {last})"
-    cache = cache_dir or os.environ.get("HF_HUB_CACHE", constants.HF_HUB_CACHE)
+    cache = cache_dir or constants.HF_HUB_CACHE
     raise WeightsUnavailableError(
         f"Weights for {what} are not available: {', '.join(filenames)} from hub repo {repo_id!r} is not in the "
         f"local Hugging Face cache ({cache}) and {reason}. Provide the weights locally: (a) set backbone.weights "

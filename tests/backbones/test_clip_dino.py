@@ -68,3 +68,41 @@ def test_dino_checkpoint_loads_at_another_image_size(saved_dino):
     assert b.input_size == 96 and b.preprocess.crop_pct == pytest.approx(0.9)
     out = b.encode_frames(X)
     assert out.shape == (3, 384) and np.isfinite(out).all() and not np.allclose(out, feats)
+
+
+def test_pretrained_tag_resolves_from_local_hf_cache_offline(saved_dino, tmp_path, monkeypatch):
+    """weights='pretrained' finds timm's hub file in the HF cache without any network (HF_HUB_OFFLINE=1)."""
+    _, _, feats, path = saved_dino
+    snapshot = tmp_path / "models--timm--vit_small_patch16_224.dino" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (snapshot / "model.safetensors").write_bytes(path.read_bytes())
+    (tmp_path / "models--timm--vit_small_patch16_224.dino" / "refs").mkdir()
+    (tmp_path / "models--timm--vit_small_patch16_224.dino" / "refs" / "main").write_text("0" * 40)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    b = build_backbone(
+        BackboneConfig(name="dino", model_name=ARCHS["dino"][0], image_size=64, weights="pretrained", seed=9)
+    )
+    np.testing.assert_array_equal(b.encode_frames(X), feats)
+
+
+def test_full_clip_checkpoint_feeds_image_and_text_towers(tmp_path):
+    """A full open_clip checkpoint (.pt, loaded with weights_only=True) serves both the image and text towers."""
+    import open_clip
+    import torch.nn.functional as F
+
+    from robo_reward.backbones import TextEncoderConfig, build_text_encoder
+    from robo_reward.backbones.clip import create_clip, resolve_checkpoint
+
+    arch = "ViT-S-32-alt"
+    full = create_clip(arch, resolve_checkpoint(arch, None, seed=7), seed=7).eval()
+    path = tmp_path / "full_clip.pt"
+    torch.save(full.state_dict(), path)
+    b = build_backbone(BackboneConfig(name="clip", model_name=arch, weights=str(path)))  # type: ignore[arg-type]
+    with torch.no_grad():
+        expected = full.encode_image(b.preprocess(torch.from_numpy(X[:2])))
+    np.testing.assert_allclose(b.encode_frames(X[:2]), expected.numpy(), atol=1e-5, rtol=1e-5)
+    enc = build_text_encoder(TextEncoderConfig(name="clip", model_name=arch, weights=str(path)))  # type: ignore[arg-type]
+    with torch.no_grad():
+        expected_t = F.normalize(full.encode_text(open_clip.get_tokenizer(arch)(["stack the cubes"])), dim=-1)
+    torch.testing.assert_close(enc.encode(["stack the cubes"]), expected_t, atol=1e-5, rtol=1e-5)
