@@ -59,7 +59,9 @@ class ReachTask(Task):
 
     def expert_plan(self) -> list[Waypoint]:
         t = tuple(float(v) for v in self.target)
-        return [Waypoint(t, -1.0, tol=0.01, tag="goal")]
+        # A measured approach (a third of the top speed) so that a demo spans ~15-25 frames: long enough for
+        # the reward model to see progress build up, like the other tasks.
+        return [Waypoint(t, -1.0, tol=0.01, speed=0.35, tag="goal")]
 
     def colored_bodies(self) -> list[tuple[int, int]]:
         return []
