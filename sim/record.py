@@ -212,8 +212,13 @@ def _run_attempt(job: tuple[RecordConfig, _Attempt]) -> tuple[_Attempt, str, Epi
     if cfg.outcome != "mixed" and dry.outcome != cfg.outcome:
         return att, dry.outcome, None
     ep = record_episode(env, make_policy(env, att.mode, att.seed), att.seed)
-    if ep.outcome != dry.outcome:  # replay must be exact; rendering never steps the physics
-        raise RuntimeError(f"non-deterministic replay for {att}: {dry.outcome} vs {ep.outcome}")
+    if ep.outcome != dry.outcome:
+        # Rendering does not step the physics, but contact-rich rollouts (a noisy grasp at the edge of
+        # slipping) can still diverge between two runs. The rendered episode is what is kept, so its own
+        # outcome is the label; drop it only if it no longer fits the requested outcome.
+        logger.warning("replay of %s ended %s (dry run: %s); labelling by the recorded rollout", att, ep.outcome, dry.outcome)
+        if cfg.outcome != "mixed" and ep.outcome != cfg.outcome:
+            return att, ep.outcome, None
     return att, ep.outcome, ep
 
 
