@@ -14,9 +14,9 @@ logger = logging.getLogger(__name__)
 HEURISTIC = "heuristic"
 
 
-def load_progress_model(model: str, views: Sequence[str], num_envs: int = 1) -> BatchedProgressModel:
+def load_progress_model(model: str, views: Sequence[str], num_envs: int = 1, task: str | None = None) -> BatchedProgressModel:
     """``model`` = ``"heuristic"`` (colour rule, see :mod:`robo_reward.real.heuristic`) or a directory written by
-    the reward trainer (loaded with ``robo_reward.reward.load_reward_model(dir).streamer(num_envs)``).
+    the reward trainer or by ``robo-reward adapt`` (see :func:`robo_reward.loading.load_progress_model`).
 
     The loaded model must use exactly ``views`` (the camera -> view mapping of the caller).
     """
@@ -26,11 +26,9 @@ def load_progress_model(model: str, views: Sequence[str], num_envs: int = 1) -> 
     if not path.is_dir():
         raise ValueError(f"reward model {model!r} is neither 'heuristic' nor an existing directory; "
                          "pass the output directory of `robo-reward train` or 'heuristic'")
-    try:
-        from robo_reward.reward import load_reward_model  # type: ignore[attr-defined]
-    except ImportError as exc:  # pragma: no cover - depends on the reward package being present
-        raise ValueError(f"cannot load {path}: robo_reward.reward.load_reward_model is unavailable ({exc})") from exc
-    streamer: BatchedProgressModel = load_reward_model(path).streamer(num_envs)
+    from robo_reward.loading import load_progress_model as load_dir
+
+    streamer: BatchedProgressModel = load_dir(path, num_envs, task=task, views=list(views))
     if tuple(streamer.views) != tuple(views):
         if sorted(streamer.views) != sorted(views):
             raise ValueError(f"reward model {path} was trained on views {list(streamer.views)} but the cameras are "

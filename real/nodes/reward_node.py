@@ -76,7 +76,7 @@ class RewardNode(Node):
                              "give one view name per camera topic")
         if len(set(self.topics)) != len(self.topics):
             raise ValueError(f"image_topics must be unique, got {self.topics}")
-        self.model = model if model is not None else load_progress_model(self.model_spec, self.view_names, 1)
+        self.model = model if model is not None else load_progress_model(self.model_spec, self.view_names, 1, task=self.task or None)
         if model is not None and sorted(model.views) != sorted(self.view_names):
             raise ValueError(f"injected model has views {list(model.views)} but views parameter is {self.view_names}")
         if self.task:

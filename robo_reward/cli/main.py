@@ -48,7 +48,7 @@ COMMANDS: dict[str, HydraCommand | ArgparseCommand] = {
     "adapt": ArgparseCommand("robo_reward.adapt.cli:adapt_main", "adapt a reward model from one demo video"),
     "score": ArgparseCommand("robo_reward.adapt.cli:score_main", "score an episode with a reward model"),
     "score-bag": HydraCommand(
-        "ros/score_bag", "robo_reward.real.bag_score", "BagScoreConfig", "score a rosbag2 recording's camera topics"
+        "score_bag", "robo_reward.real.bag_score", "BagScoreConfig", "score a rosbag2 recording's camera topics"
     ),
 }
 

@@ -62,14 +62,15 @@ def default_env_factory(cfg: TrainConfig) -> gym.Env:
                     render_quality="fast", max_episode_steps=cfg.max_episode_steps)
 
 
-def default_reward_model_factory(spec: str, num_envs: int, device: str, task: str) -> BatchedProgressModel:
+def default_reward_model_factory(spec: str, num_envs: int, device: str, task: str,
+                                 views: list[str] | None = None) -> BatchedProgressModel:
     """``"oracle"`` -> :class:`OracleProgressModel`; otherwise a trained reward-model directory, streaming for
     ``task`` (its reference/instruction)."""
     if spec == "oracle":
         return OracleProgressModel(num_envs, device=device)
-    from robo_reward.reward.pipeline import load_reward_model
+    from robo_reward.loading import load_progress_model
 
-    return load_reward_model(spec, device=device).streamer(num_envs, task=task)
+    return load_progress_model(spec, num_envs, task=task, views=views, device=device)
 
 
 def resolve_device(device: str) -> str:
@@ -152,7 +153,7 @@ def run(cfg: TrainConfig, *, env_factory: EnvFactory | None = None,
     model_rm = None
     if cfg.reward is RewardSource.learned:
         assert cfg.reward_model_dir is not None
-        model_rm = reward_model_factory(cfg.reward_model_dir, cfg.num_envs, device, cfg.task)
+        model_rm = reward_model_factory(cfg.reward_model_dir, cfg.num_envs, device, cfg.task, views=list(cfg.views))
     venv = make_train_env(cfg, env_factory, model_rm)
     tb = str(out / "tb") if cfg.tensorboard else None
 
@@ -237,7 +238,7 @@ def run(cfg: TrainConfig, *, env_factory: EnvFactory | None = None,
         env = _base(cfg, env_factory)
         if cfg.reward is RewardSource.learned:
             assert cfg.reward_model_dir is not None
-            video_rm = reward_model_factory(cfg.reward_model_dir, 1, device, cfg.task)
+            video_rm = reward_model_factory(cfg.reward_model_dir, 1, device, cfg.task, views=list(cfg.views))
             env = LearnedRewardWrapper(_with_views(env, cfg), video_rm, cfg.shaping, cfg.algo.gamma)
         frames, values, label, _ = record_rollout(predict, env, cfg.views[0], cfg.video_max_steps, seed=cfg.seed)
         env.close()
