@@ -129,6 +129,21 @@ def _run_hydra(name: str, spec: HydraCommand, args: list[str]) -> int:
     return 0
 
 
+def _one_line(exc: BaseException) -> str:
+    """A user-facing one-line reason: the first line, plus the config key and cause Hydra/OmegaConf keep apart."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    if not lines:
+        return type(exc).__name__
+    msg = lines[0]
+    key = getattr(exc, "full_key", None)
+    if key:
+        msg += f" (config key: {key})"
+    if msg.startswith("Could not override '"):
+        name = msg.split("'")[1]
+        msg = f"unknown config key {name!r}; check the spelling (add --cfg to print the valid keys and values)"
+    return msg
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(
@@ -158,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _user_error_types() as exc:
         if os.environ.get("ROBO_REWARD_DEBUG"):
             raise
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = _one_line(exc)
         print(f"robo-reward {name}: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
