@@ -7,6 +7,7 @@ Register it in a manager-based env config::
 
     from isaaclab.managers import RewardTermCfg as RewTerm
     from robo_reward.integrations.isaaclab import LearnedProgressReward
+    from robo_reward.loading import load_progress_model   # trained or adapted reward directory
     from robo_reward.shaping import ShapingConfig
 
     @configclass
@@ -15,7 +16,7 @@ Register it in a manager-based env config::
             func=LearnedProgressReward,
             params={
                 "sensors": {"front": "front_cam", "wrist": "wrist_cam"},   # reward-model view -> scene sensor
-                "model_factory": lambda num_envs, device: load_reward_model(DIR, device=device).streamer(num_envs),
+                "model_factory": lambda num_envs, device: load_progress_model(DIR, num_envs, task="pick_place", device=device),
                 "shaping": ShapingConfig(kind="pbrs", sparse="model"),
                 "gamma": 0.99,                                            # the learner's discount
             },
