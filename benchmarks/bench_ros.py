@@ -2,10 +2,19 @@
 
 1. Latency: camera header stamp -> ``reward/stamp`` arrival, through a reward-node process, with ``--cameras``
    publishers at ``--hz`` for each image size in ``--sizes`` (the node resizes to 128 px; heuristic model).
-2. Fine-tuning from a weak start (randomly initialised SAC) on the simulated arm for ``--episodes`` episodes,
-   shaped (reward node) vs sparse (success only) reward; reports success rate and mean max progress.
+2. Online fine-tuning from a weak start on the simulated arm (pick_place scene, ``launch/sim_arm.yaml`` with
+   ``mode:=finetune``): SAC learns a bounded Cartesian residual on top of a scripted push that stops short
+   (``base_policy:=weak_push stop_fraction:=0.6``; see :mod:`robo_reward.real.nodes.finetune_node`), with the
+   reward node's shaped reward (``heuristic`` model, or ``--reward-model DIR``) vs the sparse success reward.
+   Success is the sim's ground truth (``/sim/success``) in both arms. The two arms run in parallel, each in its
+   own DDS domain, at 10 Hz (real time: the sim and the loop are rate-limited), ``--episode-steps`` 50, i.e.
+   ~6 s per episode. Run directories live in ``--out-dir/<mode>`` and resume when re-run (kill-safe), so the
+   benchmark can run in parts. Writes per-episode success/return of both arms and moving averages to
+   ``--out`` (JSON) and the success-rate plot to ``--plot``.
 
-    python benchmarks/bench_ros.py --seconds 5 --episodes 2 --episode-steps 6 --out bench_ros.json
+    python benchmarks/bench_ros.py --skip-latency --episodes 150 --out-dir runs/bench_ft \
+        --out bench_ros.json --plot bench_ros_finetune.png
+    python benchmarks/bench_ros.py --seconds 5 --skip-finetune         # latency only
 """
 
 from __future__ import annotations
@@ -14,7 +23,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -91,22 +99,101 @@ def bench_latency(size: int, cameras: int, hz: float, seconds: float, domain: in
             "node_died": bool(dead)}
 
 
-def bench_finetune(reward_mode: str, episodes: int, steps: int, domain: int, task: str) -> dict[str, float]:
+def _env_for(domain: int) -> dict[str, str]:
+    """Environment for node processes in their own DDS domain (does not touch os.environ)."""
+    return {**os.environ, "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST", "ROS_DOMAIN_ID": str(domain),
+            "PYTHONUNBUFFERED": "1"}
+
+
+def read_rows(run_dir: Path) -> list[dict]:
+    path = run_dir / "episodes.jsonl"
+    rows = []
+    for line in (path.read_text().splitlines() if path.exists() else []):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:  # torn last line of a killed run
+            continue
+    return rows
+
+
+def moving_average(x: np.ndarray, window: int) -> np.ndarray:
+    """Trailing mean over up to ``window`` values, (N,) -> (N,)."""
+    c = np.concatenate([[0.0], np.cumsum(x, dtype=np.float64)])
+    i = np.arange(1, len(x) + 1)
+    lo = np.maximum(0, i - window)
+    return (c[i] - c[lo]) / (i - lo)
+
+
+def run_finetune(reward_mode: str, episodes: int, steps: int, domain: int, run_dir: Path,
+                 launch_args: dict[str, str]) -> float:
+    """Run (or resume) one fine-tuning arm until ``episodes`` are logged in ``run_dir``; returns wall seconds."""
     from robo_reward.real.bringup import Bringup, load_graph
 
-    run_dir = Path(tempfile.mkdtemp(prefix=f"bench_ft_{reward_mode}_"))
     graph = load_graph(ROOT / "launch" / "sim_arm.yaml", {
-        "mode": "finetune", "task": task, "run_dir": str(run_dir), "episodes": str(episodes),
-        "episode_steps": str(steps), "reward_mode": reward_mode})
+        "mode": "finetune", "run_dir": str(run_dir), "episodes": str(episodes), "episode_steps": str(steps),
+        "reward_mode": reward_mode, **launch_args})
     t0 = time.monotonic()
-    with Bringup(graph, env=_env(domain)) as bring:
+    with Bringup(graph, env=_env_for(domain), log_dir=run_dir / "logs") as bring:
         proc = bring.procs["finetune_node"]
-        proc.wait(timeout=60 + episodes * (steps / 10.0 + 10))
-    rows = [json.loads(x) for x in (run_dir / "episodes.jsonl").read_text().splitlines()]
-    return {"reward_mode": reward_mode, "episodes": len(rows), "episode_steps": steps,
-            "success_rate": float(np.mean([r["success"] for r in rows])),
-            "mean_max_progress": float(np.mean([r["max_progress"] for r in rows])),
-            "wall_s": time.monotonic() - t0, "run_dir": str(run_dir)}
+        proc.wait(timeout=120 + episodes * (steps / 10.0 + 15))
+        if proc.returncode != 0:
+            raise RuntimeError(f"finetune node ({reward_mode}) exited {proc.returncode}; see {run_dir}/logs")
+    return time.monotonic() - t0
+
+
+def summarise(rows: list[dict], window: int) -> dict[str, object]:
+    succ = np.array([float(r["success"]) for r in rows])
+    ret = np.array([float(r["return"]) for r in rows])
+    ma = moving_average(succ, window) if len(succ) else succ
+    last = succ[-50:] if len(succ) else np.array([np.nan])
+    return {"episodes": len(rows), "success": succ.astype(int).tolist(), "return": ret.round(5).tolist(),
+            "max_progress": [float(r["max_progress"]) for r in rows],
+            "success_rate_all": float(succ.mean()) if len(succ) else float("nan"),
+            "success_rate_last50": float(last.mean()),
+            "success_rate_first50": float(succ[:50].mean()) if len(succ) else float("nan"),
+            f"moving_avg{window}_final": float(ma[-1]) if len(ma) else float("nan"),
+            f"moving_avg{window}": ma.round(4).tolist(), "mean_max_progress": float(np.mean(
+                [r["max_progress"] for r in rows])) if rows else float("nan")}
+
+
+def plot(results: dict[str, dict], window: int, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    for mode, r in results.items():
+        ma = np.asarray(r[f"moving_avg{window}"])
+        ax.plot(np.arange(len(ma)), ma, label=f"{mode} (last 50: {r['success_rate_last50']:.2f})")
+    ax.set_xlabel("episode")
+    ax.set_ylabel(f"success rate (moving average, {window} episodes)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("ROS 2 sim arm: residual SAC on a weak push, shaped vs sparse reward")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def bench_finetune(modes: list[str], episodes: int, steps: int, domain: int, out_dir: Path,
+                   launch_args: dict[str, str], window: int, parallel: bool) -> dict[str, dict]:
+    """Both arms (in parallel, one DDS domain each) -> per-arm summary; runs resume from ``out_dir/<mode>``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = {m: (m, episodes, steps, domain + i, out_dir / m, launch_args) for i, m in enumerate(modes)}
+    with ThreadPoolExecutor(max_workers=len(modes) if parallel else 1) as pool:
+        walls = {m: pool.submit(run_finetune, *a) for m, a in jobs.items()}
+        wall = {m: f.result() for m, f in walls.items()}
+    res = {}
+    for m in modes:
+        res[m] = {**summarise(read_rows(out_dir / m), window), "wall_s": round(wall[m], 1),
+                  "run_dir": str(out_dir / m)}
+    return res
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,26 +202,45 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cameras", type=int, default=3)
     ap.add_argument("--hz", type=float, default=30.0)
     ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--episodes", type=int, default=2)
-    ap.add_argument("--episode-steps", type=int, default=6)
-    ap.add_argument("--task", default="pick_place")
+    ap.add_argument("--episodes", type=int, default=150)
+    ap.add_argument("--episode-steps", type=int, default=50)
+    ap.add_argument("--modes", nargs="+", default=["shaped", "sparse"], choices=["shaped", "sparse"])
+    ap.add_argument("--reward-model", default="heuristic", help="'heuristic' or a trained reward model dir")
+    ap.add_argument("--stop-fraction", type=float, default=0.6)
+    ap.add_argument("--seed", type=int, default=0, help="SAC seed (the sim episode layouts are seed + episode)")
+    ap.add_argument("--updates-per-step", type=float, default=1.0)
+    ap.add_argument("--window", type=int, default=20, help="moving-average window (episodes)")
+    ap.add_argument("--sequential", action="store_true", help="run the arms one after the other")
+    ap.add_argument("--out-dir", default="runs/bench_ft", help="run directories (resumed when re-run)")
     ap.add_argument("--skip-finetune", action="store_true")
+    ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--out", default="bench_ros.json")
+    ap.add_argument("--plot", default="bench_ros_finetune.png")
     a = ap.parse_args(argv)
     domain = 150 + os.getpid() % 80
-    res: dict[str, object] = {"latency": [], "finetune": [], "note": "2 shared CPU cores, loaded machine"}
-    for s in a.sizes:
+    res: dict[str, object] = {"latency": [], "finetune": {}, "note": "2 shared CPU cores, loaded machine"}
+    for s in ([] if a.skip_latency else a.sizes):
         r = bench_latency(s, a.cameras, a.hz, a.seconds, domain)
         res["latency"].append(r)  # type: ignore[union-attr]
         sys.stdout.write(f"latency {a.cameras} cams {s}px @{a.hz}Hz: p50 {r['p50_ms']:.1f} ms, p99 "
                          f"{r['p99_ms']:.1f} ms, scored {r['sets_scored']}/{r['sets_sent']}\n")
     if not a.skip_finetune:
-        for mode in ("shaped", "sparse"):
-            r = bench_finetune(mode, a.episodes, a.episode_steps, domain, a.task)
-            res["finetune"].append(r)  # type: ignore[union-attr]
-            sys.stdout.write(f"finetune {mode}: {r['episodes']} episodes, success {r['success_rate']:.2f}, "
+        launch_args = {"reward_model": a.reward_model, "stop_fraction": str(a.stop_fraction),
+                       "finetune_seed": str(a.seed), "updates_per_step": str(a.updates_per_step),
+                       "base_policy": "weak_push", "task": "pick_place"}
+        ft = bench_finetune(a.modes, a.episodes, a.episode_steps, domain + 1, Path(a.out_dir), launch_args,
+                            a.window, parallel=not a.sequential)
+        res["finetune"] = {"config": {**launch_args, "episodes": a.episodes, "episode_steps": a.episode_steps,
+                                      "window": a.window}, "arms": ft}
+        for mode, r in ft.items():
+            sys.stdout.write(f"finetune {mode}: {r['episodes']} episodes, success all {r['success_rate_all']:.3f}, "
+                             f"first 50 {r['success_rate_first50']:.3f}, last 50 {r['success_rate_last50']:.3f}, "
+                             f"moving avg({a.window}) at end {r[f'moving_avg{a.window}_final']:.3f}, "
                              f"mean max progress {r['mean_max_progress']:.3f}, {r['wall_s']:.0f} s\n")
-    Path(a.out).write_text(json.dumps(res, indent=1))
+        plot(ft, a.window, Path(a.plot))
+    tmp = Path(a.out).with_name(Path(a.out).name + ".tmp")
+    tmp.write_text(json.dumps(res, indent=1))
+    os.replace(tmp, a.out)
     return 0
 
 

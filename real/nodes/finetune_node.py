@@ -1,16 +1,34 @@
 """Online fine-tuning over ROS 2: episodes on the arm, shaped reward from the reward node, SAC updates.
 
+Two action spaces (``base_policy``):
+
+* ``none`` -- SAC acts alone in joint space: obs = ``[q (J), progress, step / episode_steps]``, action in
+  [-1, 1]^J -> ``q_des = q + action_scale * action``. From a random start it never touches the cube.
+* ``weak_push`` -- **residual RL on a weak scripted start** (pick_place-like scenes: red cube, green target).
+  At the start of every episode the node finds the cube and the target on the table from the camera images
+  (colour centroids unprojected through the calibrated cameras, ``camera_calibration: sim`` = the simulator's
+  fixed cameras) and builds a Cartesian push plan (above the point behind the cube, down, push towards the
+  target) that deliberately **stops short** after ``stop_fraction`` of the push
+  (:class:`robo_reward.real.policies.WeakPushBase`; 0.6 -> the base alone never succeeds in the sim). SAC
+  learns a bounded Cartesian residual (``residual_scale`` m per step and axis) added to the base step;
+  IK turns the sum into arm joint targets (fingers closed), and every command still goes through the
+  SafetyFilter. obs = :meth:`robo_reward.real.policies.ResidualPushController.obs` (12,), action (3,).
+  Why shaping should help here: finishing the push moves the cube towards the target, which the reward
+  node's progress (heuristic: image distance cube -> target) rewards at every step, while the sparse reward
+  only fires when the cube ends inside the target region (random residuals get there rarely).
+
 Episode loop (one timer at ``rate_hz``):
 
 1. **reset** -- call ``reset_service`` (std_srvs/Trigger, e.g. the sim arm's ``/sim/reset``); with
    ``reset_service: ""`` wait for an operator to call ``finetune/start_episode`` (Trigger) after resetting the
-   arm by hand. Then call the reward node's ``reward/reset_episode`` and wait ``settle_s`` for fresh inputs.
-2. **run** ``episode_steps`` control steps: obs = ``[q (J), progress, step / episode_steps]``; action in
-   [-1, 1]^J (uniform random for the first ``warmup_steps``, then the SAC actor) -> ``q_des = q + action_scale *
-   action`` through the safety filter (:mod:`robo_reward.real.nodes._control`). The reward of a step is the sum
-   of ``reward/shaped`` messages received during it (``reward_mode: shaped``) or 1 when ``success_topic`` says
-   success (``sparse``); success ends the episode (terminal). While an input is stale or the e-stop is latched
-   the arm holds and the step counter does not advance.
+   arm by hand. Then call the reward node's ``reward/reset_episode`` and wait ``settle_s`` for fresh inputs
+   (``weak_push``: and until the cube and target are found in the images).
+2. **run** ``episode_steps`` control steps; actions are uniform random for the first ``warmup_steps``, then
+   from the SAC actor. The reward of a step is the sum of ``reward/shaped`` messages received during it
+   (``reward_mode: shaped``) or 1 when ``success_topic`` says success (``sparse``); success ends the episode
+   (terminal). The sim graph points ``success_topic`` at the ground truth ``/sim/success`` for both modes, so
+   the success rate is measured the same way for shaped and sparse. While an input is stale or the e-stop is
+   latched the arm holds and the step counter does not advance.
 3. **update** -- the arm holds while ``updates_per_step * steps`` SAC gradient steps run (no learning in the
    control loop), then the episode is logged (``episodes.jsonl``, ``success_rate.png``) and a checkpoint is
    written every ``checkpoint_every`` episodes (:class:`robo_reward.real.finetune.RunDir`; survives kill -9).
@@ -31,7 +49,11 @@ from std_srvs.srv import Trigger
 
 from robo_reward.real.finetune import RunDir
 from robo_reward.real.nodes._common import OUTPUT_QOS, declare
+from robo_reward.real.heuristic import GREEN, RED
+from robo_reward.real.images import MalformedImageError, image_to_rgb
+from robo_reward.real.kinematics import panda_ee_position, panda_fk
 from robo_reward.real.nodes._control import ControlIO
+from robo_reward.real.policies import ResidualPushController, WeakPushBase, locate_on_table, push_orientation
 from robo_reward.real.sac import SAC, ReplayBuffer
 
 
@@ -73,18 +95,36 @@ class FinetuneNode(Node):
         device = declare(self, "device", "auto", "auto, cpu or cuda")
         threads = declare(self, "torch_threads", 1, "CPU threads for SAC updates (small MLPs: 1 is fastest)",
                           int_range=(1, 256))
+        self.base_policy: str = declare(self, "base_policy", "none",
+                                        "none (SAC in joint space) or weak_push (residual on a weak scripted push)",
+                                        choices=("none", "weak_push"))
+        self.stop_fraction: float = declare(self, "stop_fraction", 0.6,
+                                            "weak_push: fraction of the push the base does before stopping",
+                                            float_range=(0.0, 1.5))
+        self.residual_scale: float = declare(self, "residual_scale", 0.015,
+                                             "weak_push: residual metres per unit action per step",
+                                             float_range=(0.0, 0.1))
+        calib = declare(self, "camera_calibration", "sim", "weak_push: camera poses (sim = the simulator's cameras)",
+                        choices=("sim",))
+        self.cam_views: list[str] = list(declare(self, "views", ["front", "side"],
+                                                 "weak_push: calibrated view of each entry of image_topics"))
         import torch
 
         torch.set_num_threads(threads)
 
-        self.io = ControlIO(self)
+        self.io = ControlIO(self, keep_images=self.base_policy == "weak_push")
         j = len(self.io.limits.joint_names)
-        self.agent = SAC(j + 2, j, hidden=hidden, lr=lr, gamma=gamma, device=device, seed=seed)
+        if self.base_policy == "weak_push":
+            self._setup_weak_push(calib)
+            obs_dim, act_dim = ResidualPushController.OBS_DIM, ResidualPushController.ACT_DIM
+        else:
+            obs_dim, act_dim = j + 2, j
+        self.agent = SAC(obs_dim, act_dim, hidden=hidden, lr=lr, gamma=gamma, device=device, seed=seed)
         self.rng = np.random.default_rng(seed)
         self.episodes_done, self.total_steps = 0, 0
         resumed = self.run.resume(self.agent, capacity, self.rng)
         if resumed is None:
-            self.buffer = ReplayBuffer(capacity, j + 2, j)
+            self.buffer = ReplayBuffer(capacity, obs_dim, act_dim)
             self.get_logger().info(f"new run in {self.run.path}")
         else:
             info, self.buffer = resumed
@@ -106,6 +146,48 @@ class FinetuneNode(Node):
         self._reward_acc, self._success, self.progress = 0.0, False, 0.0
         self.create_timer(1.0 / self.io.rate_hz, self._tick)
 
+    def _setup_weak_push(self, calib: str) -> None:
+        names = list(self.io.limits.joint_names)
+        arm = [f"panda_joint{i}" for i in range(1, 8)]
+        if names[:7] != arm:
+            raise ValueError(f"base_policy weak_push needs joint_names to start with the Panda arm joints {arm}, got "
+                             f"{names}; add panda_finger_joint1/2 after them to close the gripper")
+        topics = list(self.get_parameter("image_topics").value)
+        if len(topics) != len(self.cam_views):
+            raise ValueError(f"parameter 'views' needs one view per image topic ({topics}), got {self.cam_views}")
+        from robo_reward.sim.cameras import DEFAULT_CAMERAS  # calib == "sim": the simulator's fixed cameras
+
+        unknown = [v for v in self.cam_views if v not in DEFAULT_CAMERAS]
+        if unknown:
+            raise ValueError(f"views {unknown} have no {calib!r} calibration; known: {sorted(DEFAULT_CAMERAS)}")
+        self.cameras = {v: DEFAULT_CAMERAS[v] for v in self.cam_views}
+        self.topic_view = dict(zip(topics, self.cam_views))
+        self.controller: ResidualPushController | None = None
+
+    def _images(self) -> dict[str, np.ndarray]:
+        """Latest camera frame per calibrated view, (H, W, 3) uint8 RGB."""
+        images = {}
+        for topic, view in self.topic_view.items():
+            msg = self.io.images.get(topic)
+            if msg is not None:
+                try:
+                    images[view] = image_to_rgb(msg)
+                except MalformedImageError:
+                    continue
+        return images
+
+    def _make_controller(self) -> ResidualPushController | None:
+        """Locate cube and target in the latest images and build this episode's weak push; None if not found."""
+        images = self._images()
+        cube = locate_on_table(images, self.cameras, RED)
+        goal = locate_on_table(images, self.cameras, GREEN, plane_z=0.0)
+        if cube is None or goal is None:
+            self.get_logger().warning("weak_push: cube or target not visible; holding", throttle_duration_sec=5.0)
+            return None
+        base = WeakPushBase(cube[:2], goal[:2], stop_fraction=self.stop_fraction)
+        rot = push_orientation(base.direction, panda_fk(self.io.joints.q[:7])[:3, :3])
+        return ResidualPushController(base, rot, residual_scale=self.residual_scale)
+
     # ------------------------------------------------------------------ inputs
     def _on_reward(self, msg: Float32) -> None:
         self._reward_acc += float(msg.data)
@@ -123,6 +205,12 @@ class FinetuneNode(Node):
 
     # ------------------------------------------------------------------ loop
     def _obs(self) -> np.ndarray:
+        if self.base_policy == "weak_push":
+            assert self.controller is not None
+            cube = locate_on_table(self._images(), self.cameras, RED)
+            self.controller.observe_cube(None if cube is None else cube[:2])
+            return self.controller.obs(panda_ee_position(self.io.joints.q[:7]), self.progress,
+                                       self._step / self.episode_steps)
         return np.concatenate([self.io.joints.q, [self.progress, self._step / self.episode_steps]]).astype(np.float32)
 
     def _tick(self) -> None:
@@ -158,6 +246,10 @@ class FinetuneNode(Node):
         self.io.command(None)
         if time.monotonic() < self._settle_until or not self.io.inputs_ok():
             return
+        if self.base_policy == "weak_push":
+            self.controller = self._make_controller()
+            if self.controller is None:
+                return
         self._step, self._ret, self._max_prog, self._t_ep = 0, 0.0, 0.0, time.monotonic()
         self._prev: tuple[np.ndarray, np.ndarray] | None = None
         self._reward_acc, self._success = 0.0, False
@@ -182,10 +274,30 @@ class FinetuneNode(Node):
             action = self.rng.uniform(-1.0, 1.0, self.agent.act_dim)
         else:
             action = self.agent.act(obs)
-        self.io.command(self.io.joints.q + self.action_scale * action)
+        self.io.command(self._q_des(action))
         self._prev = (obs, action.astype(np.float32))
         self._reward_acc = 0.0
         self._step += 1
+
+    def _q_des(self, action: np.ndarray) -> np.ndarray:
+        """Joint targets (J,) for ``action``: a joint delta, or the weak push plus the Cartesian residual."""
+        q = self.io.joints.q
+        if self.base_policy == "none":
+            return q + self.action_scale * action
+        assert self.controller is not None
+        q_des = q.copy()
+        q_des[:7], _ = self.controller.target(q[:7], action)
+        q_des[7:] = 0.0  # fingers closed (push with the fingertips)
+        return q_des
+
+    def _base_log(self) -> dict[str, Any]:
+        """weak_push: the episode's estimates and where the hand ended (for the log line)."""
+        if self.base_policy != "weak_push" or self.controller is None:
+            return {}
+        b = self.controller.base
+        return {"cube_xy": b.cube.round(4).tolist(), "goal_xy": b.goal.round(4).tolist(),
+                "base_phase": round(b.phase, 3),
+                "final_ee": panda_ee_position(self.io.joints.q[:7]).round(4).tolist()}
 
     def _end_episode(self) -> None:
         t_update = time.monotonic()
@@ -197,8 +309,9 @@ class FinetuneNode(Node):
                "success": bool(self._success), "final_progress": round(self.progress, 4),
                "max_progress": round(self._max_prog, 4), "buffer_size": self.buffer.size,
                "total_steps": self.total_steps, "updates": self.agent.updates, "reward_mode": self.reward_mode,
+               "base_policy": self.base_policy,
                "episode_s": round(t_update - self._t_ep, 3), "update_s": round(time.monotonic() - t_update, 3),
-               **{k: round(v, 5) for k, v in losses.items()}}
+               **{k: round(v, 5) for k, v in losses.items()}, **self._base_log()}
         self.run.append_log(row)
         self.episodes_done += 1
         if self.episodes_done % self.checkpoint_every == 0 or self.episodes_done >= self.episodes:
