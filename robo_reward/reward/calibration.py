@@ -37,27 +37,58 @@ def curve_features(progress: np.ndarray, success_prob: np.ndarray, tail: int = 3
     return float(np.mean(progress[-k:])), float(np.mean(success_prob[-k:]))
 
 
-def fit_outcome_thresholds(finals: Sequence[float], outcomes: Sequence[str]) -> dict[str, float]:
-    """Thresholds on final progress for success / partial / failure, maximising accuracy on the given episodes.
+def peak_progress(progress: np.ndarray, q: float = 90.0) -> float:
+    """The highest progress an episode held: the ``q``-th percentile of its (T,) progress curve.
 
-    Rule: ``final >= success`` -> success, ``final >= partial`` -> partial, else failure. Classes absent from the
-    training outcomes get thresholds that never select them.
+    A percentile rather than the max so that a one-frame spike is not read as a reached sub-goal. The recorder
+    calls an episode ``partial`` when it reached the second stage at some point (even if it then dropped the object),
+    so the peak, not the final value, separates partial from failed attempts.
+    """
+    p = np.asarray(progress, np.float64)
+    if p.size == 0:
+        raise ValueError("peak_progress needs a non-empty progress curve")
+    return float(np.percentile(p, q))
+
+
+def fit_outcome_thresholds(finals: Sequence[float], outcomes: Sequence[str],
+                           peaks: Sequence[float] | None = None) -> dict[str, float]:
+    """Thresholds for the 3-way success / partial / failure call, maximising accuracy on the given episodes.
+
+    Rule: ``final >= success`` -> success; else ``peak >= partial_peak`` -> partial (with ``peaks``), or
+    ``final >= partial`` (without); else failure. Among equally accurate thresholds the median one is taken (the
+    widest margin on both sides). Classes absent from the outcomes get thresholds that never select them.
     """
     f = np.asarray(finals, np.float64)
     y = np.asarray(outcomes)
-    u = np.unique(f)
-    grid = np.concatenate([[u[0] - 1e-6], (u[:-1] + u[1:]) / 2, [u[-1] + 1e-6]]) if u.size else np.array([0.5])
-    best = (-1.0, 0.9, 0.3)
-    for ts in grid:
-        for tp in grid[grid <= ts]:
-            acc = float(np.mean(classify_outcomes(f, {"success": ts, "partial": tp}) == y))
-            if acc > best[0] + 1e-12:
-                best = (acc, float(ts), float(tp))
-    _, ts, tp = best
-    return {"success": ts, "partial": tp}
+    pk = f if peaks is None else np.asarray(peaks, np.float64)
+    if pk.shape != f.shape:
+        raise ValueError(f"peaks has shape {pk.shape} but finals has {f.shape}; give one value per episode")
+    key = "partial" if peaks is None else "partial_peak"
+    grid_s, grid_p = _grid(f), _grid(pk)
+    acc = np.array([[np.mean(classify_outcomes(f, {"success": ts, key: tp}, pk) == y) for tp in grid_p]
+                    for ts in grid_s])
+    best_s = np.flatnonzero(acc.max(1) >= acc.max() - 1e-12)
+    i = int(best_s[len(best_s) // 2])
+    best_p = np.flatnonzero(acc[i] >= acc.max() - 1e-12)
+    j = int(best_p[len(best_p) // 2])
+    return {"success": float(grid_s[i]), key: float(grid_p[j])}
 
 
-def classify_outcomes(finals: np.ndarray | Sequence[float], thresholds: dict[str, float]) -> np.ndarray:
-    """(N,) final progress -> (N,) outcome labels using :func:`fit_outcome_thresholds` thresholds."""
+def _grid(x: np.ndarray) -> np.ndarray:
+    u = np.unique(x)
+    if not u.size:
+        return np.array([0.5])
+    return np.concatenate([[u[0] - 1e-6], (u[:-1] + u[1:]) / 2, [u[-1] + 1e-6]])
+
+
+def classify_outcomes(finals: np.ndarray | Sequence[float], thresholds: dict[str, float],
+                      peaks: np.ndarray | Sequence[float] | None = None) -> np.ndarray:
+    """(N,) final progress (and (N,) peak progress) -> (N,) outcome labels using :func:`fit_outcome_thresholds`."""
     f = np.asarray(finals, np.float64)
-    return np.where(f >= thresholds["success"], "success", np.where(f >= thresholds["partial"], "partial", "failure"))
+    if "partial_peak" in thresholds:
+        if peaks is None:
+            raise ValueError("these thresholds separate partial from failure by peak progress; pass peaks=")
+        second, thr = np.asarray(peaks, np.float64), thresholds["partial_peak"]
+    else:
+        second, thr = f, thresholds["partial"]
+    return np.where(f >= thresholds["success"], "success", np.where(second >= thr, "partial", "failure"))

@@ -5,7 +5,8 @@ Numbers (all with the reference start/goal taken from ANOTHER successful episode
 * ``voc_success``: mean Spearman of progress vs frame index on successful episodes (value-order correlation);
 * ``voc_reversed``: the same on time-reversed successful episodes (should be close to -1);
 * ``label_spearman``: mean Spearman of progress vs the stage labels on every episode (failures included);
-* ``outcome_accuracy``: 3-way success / partial / failure accuracy from the final progress, thresholds fit on the
+* ``outcome_accuracy``: 3-way success / partial / failure accuracy: success from the final progress, partial vs
+  failure from the peak progress (:func:`~robo_reward.reward.calibration.peak_progress`), thresholds fit on the
   training episodes (stored with the model);
 * ``auroc_success``: success vs not-success AUROC from final progress;
 * ``views``: ``voc_success`` / ``auroc_success`` with all views and with each single view;
@@ -26,7 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 from scipy.stats import spearmanr
 
-from robo_reward.reward.calibration import OUTCOME_CLASSES, classify_outcomes, curve_features
+from robo_reward.reward.calibration import OUTCOME_CLASSES, classify_outcomes, curve_features, peak_progress
 from robo_reward.reward.data import EmbeddedEpisode, Reference
 from robo_reward.reward.scoring import EpisodeScore, ProgressScorer
 
@@ -105,11 +106,12 @@ def evaluate_embedded(
         ref = reference_for(ep, episodes, texts, stored_refs)
         return scorer.score_embeddings({v: ep.emb[v] for v in vs}, ref, use_goal=use_goal)
 
-    finals, outcomes, label_rho, voc_s = [], [], [], []
+    finals, peaks, outcomes, label_rho, voc_s = [], [], [], [], []
     for ep in episodes:
         s = score(ep, views)
         curves.setdefault(ep.outcome, []).append((ep.name, s))
         finals.append(curve_features(s.progress, s.success_prob)[0])
+        peaks.append(peak_progress(s.progress))
         outcomes.append(ep.outcome)
         if np.ptp(ep.progress) > 0 and np.ptp(s.progress) > 0:
             label_rho.append(float(spearmanr(ep.progress, s.progress)[0]))
@@ -130,9 +132,10 @@ def evaluate_embedded(
         "label_spearman": _mean(label_rho),
         "auroc_success": auroc(finals_a[outcomes_a == "success"], finals_a[outcomes_a != "success"]),
         "final_progress_mean": {k: _mean(finals_a[outcomes_a == k].tolist()) for k in OUTCOME_CLASSES},
+        "peak_progress_mean": {k: _mean(np.asarray(peaks)[outcomes_a == k].tolist()) for k in OUTCOME_CLASSES},
     }
     if thresholds:
-        pred = classify_outcomes(finals_a, thresholds)
+        pred = classify_outcomes(finals_a, thresholds, peaks)
         res["outcome_accuracy"] = float(np.mean(pred == outcomes_a))
         res["confusion"] = {t: {p: int(((outcomes_a == t) & (pred == p)).sum()) for p in OUTCOME_CLASSES}
                             for t in OUTCOME_CLASSES}

@@ -21,7 +21,7 @@ import torch
 
 from robo_reward.backbones.base import BackboneConfig, resolve_device
 from robo_reward.backbones.text import TextEncoderConfig
-from robo_reward.reward.calibration import curve_features, fit_outcome_thresholds, fit_temperature
+from robo_reward.reward.calibration import curve_features, fit_outcome_thresholds, fit_temperature, peak_progress
 from robo_reward.reward.data import EmbeddedEpisode, Reference, load_embedded_episodes
 from robo_reward.reward.model import HopModel, RewardModelConfig
 from robo_reward.reward.pipeline import RewardPipeline, config_to_dict, save_reward_model
@@ -128,8 +128,8 @@ def other_reference(ep: EmbeddedEpisode, pool: Sequence[EmbeddedEpisode], texts:
 
 def calibrate(scorer: ProgressScorer, calib: Sequence[EmbeddedEpisode], pool: Sequence[EmbeddedEpisode],
               texts: dict[str, np.ndarray]) -> tuple[float, dict[str, float]]:
-    """Fit the success temperature on ``calib`` frames and outcome thresholds on final progress of ``calib``."""
-    logits, labels, finals, outcomes = [], [], [], []
+    """Fit the success temperature on ``calib`` frames and outcome thresholds (final and peak progress) of ``calib``."""
+    logits, labels, finals, peaks, outcomes = [], [], [], [], []
     t_old = scorer.success_temperature
     scorer.success_temperature = 1.0
     for ep in calib:
@@ -138,10 +138,11 @@ def calibrate(scorer: ProgressScorer, calib: Sequence[EmbeddedEpisode], pool: Se
         logits.append(np.log(p / (1 - p)))
         labels.append(((ep.outcome == "success") & (ep.progress >= 1 - 1e-6)).astype(np.float64))
         finals.append(curve_features(s.progress, s.success_prob)[0])
+        peaks.append(peak_progress(s.progress))
         outcomes.append(ep.outcome)
     scorer.success_temperature = t_old
     temp = fit_temperature(np.concatenate(logits), np.concatenate(labels)) if logits else 1.0
-    return temp, fit_outcome_thresholds(finals, outcomes)
+    return temp, fit_outcome_thresholds(finals, outcomes, peaks)
 
 
 def train_on_episodes(cfg: TrainRewardConfig, episodes: list[EmbeddedEpisode], texts: dict[str, np.ndarray],

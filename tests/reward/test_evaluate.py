@@ -49,3 +49,26 @@ def test_split_keeps_two_successes_for_training(synth):
     for task in ("a", "b"):
         assert sum(e.task == task and e.outcome == "success" for e in tr) >= 2
     assert not {e.name for e in tr} & {e.name for e in va}
+
+
+def test_three_way_rule_uses_peak_for_partial_vs_failure():
+    from robo_reward.reward.calibration import peak_progress
+
+    # a dropped object: high peak, low final -> partial; a failure never gets far
+    finals = [0.95, 0.9, 0.2, 0.15, 0.2, 0.1]
+    peaks = [0.97, 0.95, 0.6, 0.55, 0.25, 0.15]
+    y = ["success", "success", "partial", "partial", "failure", "failure"]
+    thr = fit_outcome_thresholds(finals, y, peaks)
+    assert set(thr) == {"success", "partial_peak"}
+    assert list(classify_outcomes(finals, thr, peaks)) == y
+    assert 0.25 < thr["partial_peak"] < 0.55 and 0.2 < thr["success"] < 0.9
+    # final progress alone cannot separate these partials from failures
+    assert np.mean(classify_outcomes(finals, fit_outcome_thresholds(finals, y)) == np.asarray(y)) < 1.0
+    with pytest.raises(ValueError, match="pass peaks"):
+        classify_outcomes(finals, thr)
+    # the median of equally good thresholds: halfway in the widest gap, not at its edge
+    thr2 = fit_outcome_thresholds([0.0, 1.0], ["failure", "success"], [0.0, 1.0])
+    assert thr2["success"] == pytest.approx(0.5)
+    # peak = 90th percentile: one-frame spikes do not count
+    assert peak_progress(np.r_[np.zeros(19), 1.0]) < 0.2
+    assert peak_progress(np.r_[np.zeros(10), np.full(10, 0.6)]) == pytest.approx(0.6)

@@ -54,3 +54,15 @@ def test_two_hot_is_unbiased():
     np.testing.assert_allclose(t.sum(1), 1.0, atol=1e-6)
     np.testing.assert_allclose(t @ c, v, atol=1e-6)
     assert (t > 0).sum(1).max() <= 2
+
+
+def test_canonical_order_tolerates_regrasp_and_flicker_in_successes():
+    clean = ["approach", "grasp", "lift", "carry", "stack"]
+    regrasp = ["approach", "grasp", "approach", "grasp", "carry", "grasp", "lift", "carry", "lift", "carry", "stack"]
+    flicker = ["approach", "grasp", "pull", "grasp", "approach", "grasp", "approach", "pull", "open"]
+    assert canonical_stage_order([clean, clean, regrasp]) == clean
+    assert canonical_stage_order([["approach", "grasp", "pull", "open"]] * 2 + [flicker]) == ["approach", "grasp", "pull", "open"]
+    # one real disagreement among three successes is tolerated; two of three is not
+    assert canonical_stage_order([clean, clean, ["grasp", "approach"]]) == clean
+    with pytest.raises(ValueError, match="2 of 3 disagree"):
+        canonical_stage_order([clean, ["grasp", "approach"], ["lift", "grasp"]])

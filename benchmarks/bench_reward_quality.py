@@ -1,0 +1,123 @@
+"""Quality of the process reward model on the PyBullet suite: train on one recorded set, evaluate on another.
+
+Records the datasets when the folders do not exist (``robo-reward record task=all outcome=mixed ...``), trains the
+reward model exactly as ``robo-reward train-reward`` does (same config, same checkpoint), evaluates on the held-out
+episodes (every reference start/goal from ANOTHER successful episode) and prints per task and overall: VOC on
+successes, VOC on time-reversed successes, 3-way success/partial/failure accuracy, success AUROC, and VOC of each
+single view vs all views. Writes ``<out>/quality.json`` and the progress-curve plots.
+
+    # the default checkpoint (EfficientNet-Lite0 at the recorded 96 px)
+    python benchmarks/bench_reward_quality.py --train /tmp/exp/train --test /tmp/exp/test --cache /tmp/exp/cache
+    # leave-one-task-out: for each task, train without it, score it from its text + one reference demo
+    python benchmarks/bench_reward_quality.py ... --loto
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # best quality (the default checkpoint)
+    "default": {"steps": 1500, "batch_size": 256, "lr": 1e-3, "weight_decay": 0.05, "model": {"dropout": 0.2}},
+    # ~3-minute budget on 2 CPU cores incl. embedding of a ~50-episode set at 96 px
+    "quick": {"steps": 400, "batch_size": 128, "lr": 2e-3, "weight_decay": 0.05,
+              "model": {"hidden": 96, "layers": 1, "dropout": 0.2}},
+}
+
+
+def record(out: Path, episodes: int, seed: int) -> None:
+    cmd = ["robo-reward", "record", "task=all", f"episodes={episodes}", "outcome=mixed", f"out={out}", "image_size=96",
+           "render_quality=fast", f"seed={seed}"]
+    print("recording:", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--train", default="data/bench/train")
+    ap.add_argument("--test", default="data/bench/test")
+    ap.add_argument("--train-episodes", type=int, default=100)
+    ap.add_argument("--test-episodes", type=int, default=75)
+    ap.add_argument("--cache", default="data/cache/embeddings")
+    ap.add_argument("--backbone", default="efficientnet_lite0")
+    ap.add_argument("--image-size", type=int, default=96, help="backbone input size (the frames are recorded at 96)")
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="default")
+    ap.add_argument("--steps", type=int, default=None, help="override the preset's steps")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--loto", action="store_true", help="leave-one-task-out instead of the all-task run")
+    ap.add_argument("--out", default="runs/bench_reward_quality")
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+
+    import torch
+
+    from robo_reward.backbones.base import BackboneConfig
+    from robo_reward.backbones.text import TextEncoderConfig
+    from robo_reward.reward import evaluate, train
+    from robo_reward.reward.model import RewardModelConfig
+
+    torch.set_num_threads(a.threads)
+    for root, n, seed in ((a.train, a.train_episodes, 0), (a.test, a.test_episodes, 1000)):
+        if not (Path(root) / "index.json").is_file():
+            record(Path(root), n, seed)
+    preset = dict(PRESETS[a.preset])
+    model = RewardModelConfig(**preset.pop("model"))
+    if a.steps is not None:
+        preset["steps"] = a.steps
+    bb = BackboneConfig(name=a.backbone, image_size=a.image_size)
+    out = Path(a.out)
+    runs: list[tuple[str, list[str], dict[str, str]]] = [("all", [], {})]
+    if a.loto:
+        from robo_reward.data import EpisodeDataset, read_episode
+
+        instr = {}
+        for p in EpisodeDataset(a.test).episodes():
+            ep = read_episode(p, load_frames=False)
+            instr.setdefault(ep.task, ep.instruction)
+        runs = [(f"loto_{t}", [t], {t: instr[t]}) for t in sorted(instr)]
+    report: dict[str, Any] = {"args": vars(a), "preset": PRESETS[a.preset], "runs": {}}
+    for name, exclude, task_texts in runs:
+        t0 = time.perf_counter()
+        tcfg = train.TrainRewardConfig(data_roots=[a.train], exclude_tasks=exclude, backbone=bb,
+                                       text_encoder=TextEncoderConfig(), cache_dir=a.cache, model=model,
+                                       out_dir=str(out / name), seed=a.seed, **preset)
+        tres = train.run(tcfg)
+        t_train = time.perf_counter() - t0
+        ecfg = evaluate.EvalRewardConfig(model_dir=tres["model_dir"], data_roots=[a.test], cache_dir=a.cache,
+                                         out_dir=str(out / name / "eval"), task_texts=task_texts,
+                                         tasks=exclude or None)
+        eres = evaluate.run(ecfg)
+        report["runs"][name] = {"train_seconds": t_train, "train": {k: v for k, v in tres.items() if k != "history"},
+                                "eval": eres}
+        print_table(name, eres, t_train)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / ".quality.json.tmp"
+    tmp.write_text(json.dumps(report, indent=2, default=float))
+    tmp.replace(out / "quality.json")
+    print(f"wrote {out / 'quality.json'}")
+
+
+def print_table(name: str, res: dict[str, Any], t_train: float) -> None:
+    rows = [*sorted(res["per_task"].items()), ("overall", res["overall"])]
+    views = [v for v in res["overall"]["views"] if v != "all"]
+    head = f"{'task':12s} {'VOC':>6s} {'revVOC':>7s} {'3-way':>6s} {'AUROC':>6s} " + " ".join(f"{v:>6s}" for v in views)
+    print(f"\n== {name} (train+embed {t_train:.0f} s; single-view columns: VOC of that view alone)")
+    print(head)
+    for task, r in rows:
+        vv = " ".join(f"{r['views'].get(v, {}).get('voc_success', float('nan')):6.3f}" for v in views)
+        print(f"{task:12s} {r['voc_success']:6.3f} {r['voc_reversed']:7.3f} {r.get('outcome_accuracy', float('nan')):6.3f} "
+              f"{r['auroc_success']:6.3f} {vv}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
