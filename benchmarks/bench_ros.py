@@ -129,9 +129,13 @@ def run_finetune(reward_mode: str, episodes: int, steps: int, domain: int, run_d
     """Run (or resume) one fine-tuning arm until ``episodes`` are logged in ``run_dir``; returns wall seconds."""
     from robo_reward.real.bringup import Bringup, load_graph
 
+    latest = run_dir / "latest.json"
+    done = json.loads(latest.read_text())["episodes_done"] if latest.exists() else 0
+    # the sim uses seed + (number of resets) per episode: starting at `done` keeps episode k on layout seed k + 1
+    # when a run is resumed, so both arms see the same layouts in the same order
     graph = load_graph(ROOT / "launch" / "sim_arm.yaml", {
         "mode": "finetune", "run_dir": str(run_dir), "episodes": str(episodes), "episode_steps": str(steps),
-        "reward_mode": reward_mode, **launch_args})
+        "reward_mode": reward_mode, "seed": str(done), **launch_args})
     t0 = time.monotonic()
     with Bringup(graph, env=_env_for(domain), log_dir=run_dir / "logs") as bring:
         proc = bring.procs["finetune_node"]

@@ -106,6 +106,9 @@ class FinetuneNode(Node):
                                              float_range=(0.0, 0.1))
         calib = declare(self, "camera_calibration", "sim", "weak_push: camera poses (sim = the simulator's cameras)",
                         choices=("sim",))
+        self.locate_timeout_s: float = declare(self, "locate_timeout_s", 10.0,
+                                               "weak_push: reset again when the cube/target stay unseen this long",
+                                               float_range=(0.5, 3600.0))
         self.cam_views: list[str] = list(declare(self, "views", ["front", "side"],
                                                  "weak_push: calibrated view of each entry of image_topics"))
         import torch
@@ -219,7 +222,9 @@ class FinetuneNode(Node):
         getattr(self, f"_tick_{self.state}")()
 
     def _tick_reset(self) -> None:
-        self.io.command(None)
+        # No hold commands while resetting/settling: a hold is "go to the measured q", and joint states still in
+        # flight from before the reset would drag a freshly reset arm back to where the last episode ended.
+        # A position-controlled arm holds its last target anyway.
         if self._pending is None:
             if self.reset_client is None:
                 if not self._operator_go:
@@ -243,12 +248,15 @@ class FinetuneNode(Node):
         self.state = "settle"
 
     def _tick_settle(self) -> None:
-        self.io.command(None)
         if time.monotonic() < self._settle_until or not self.io.inputs_ok():
             return
         if self.base_policy == "weak_push":
             self.controller = self._make_controller()
             if self.controller is None:
+                if time.monotonic() > self._settle_until + self.locate_timeout_s:
+                    self.get_logger().warning(f"weak_push: cube/target not found for {self.locate_timeout_s} s "
+                                              "after the reset; resetting again")
+                    self.state = "reset"
                 return
         self._step, self._ret, self._max_prog, self._t_ep = 0, 0.0, 0.0, time.monotonic()
         self._prev: tuple[np.ndarray, np.ndarray] | None = None
