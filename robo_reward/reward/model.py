@@ -54,6 +54,8 @@ class RewardModelConfig:
     """training: probability of hiding the reference goal (NO-GOAL token)"""
     alpha: float = 2.0
     """consistency sharpness of the forward/backward fusion guard"""
+    feature_noise: float = 0.0
+    """training: std of Gaussian noise added to the layer-normalised embeddings (regularises with few demos)"""
 
     def __post_init__(self) -> None:
         if self.hidden % self.heads != 0:
@@ -62,6 +64,8 @@ class RewardModelConfig:
             raise ValueError(f"num_bins must be an odd number >= 3, got {self.num_bins}")
         if self.head not in ("classification", "regression"):
             raise ValueError(f"head must be 'classification' or 'regression', got {self.head!r}")
+        if self.feature_noise < 0:
+            raise ValueError(f"feature_noise must be >= 0, got {self.feature_noise}")
         for name in ("dropout", "view_dropout", "text_dropout", "goal_dropout"):
             v = getattr(self, name)
             if not 0.0 <= v < 1.0:
@@ -131,7 +135,7 @@ class HopModel(nn.Module):
             dict with ``hop`` (B,) expected hop in [-1, 1], ``logits`` (B, K) (classification head) or (B, 1),
             ``done_logit`` (B,), ``hop_std`` (B,) std of the hop distribution (0 for regression).
         """
-        b, a, s, g = self.proj(before), self.proj(after), self.proj(start), self.proj(goal)
+        b, a, s, g = (self._project(x) for x in (before, after, start, goal))
         g = torch.where(goal_mask[:, None, None], g, self.no_goal.expand_as(g))
         feats = torch.cat([b, a, a - b, a - s, g, g - a], dim=-1)
         view_tok = self.view_mlp(feats) + self.view_embed  # (B, V, h)
@@ -152,3 +156,10 @@ class HopModel(nn.Module):
             hop = torch.tanh(logits[:, 0])
             hop_std = torch.zeros_like(hop)
         return {"hop": hop, "logits": logits, "done_logit": self.done_head(z)[:, 0], "hop_std": hop_std}
+
+    def _project(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, V, D) -> (B, V, h): LayerNorm, (training: + feature noise), Linear."""
+        x = self.proj[0](x)
+        if self.training and self.cfg.feature_noise > 0:
+            x = x + self.cfg.feature_noise * torch.randn_like(x)
+        return self.proj[1](x)

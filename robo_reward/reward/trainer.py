@@ -199,7 +199,8 @@ def _lr_factor(step: int, warmup: int, total: int) -> float:
     if step < warmup:
         return (step + 1) / max(warmup, 1)
     frac = (step - warmup) / max(total - warmup, 1)
-    return 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))) * 0.95 + 0.05
+    # a Python float: a numpy scalar would land in the scheduler state and break weights_only loading
+    return float(0.5 * (1 + np.cos(np.pi * min(frac, 1.0))) * 0.95 + 0.05)
 
 
 def _all_reduce_mean(metrics: dict[str, float], dist: DistInfo) -> dict[str, float]:

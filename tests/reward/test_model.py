@@ -49,3 +49,16 @@ def test_config_validation_messages():
         RewardModelConfig(num_bins=20)
     with pytest.raises(ValueError, match="head must be"):
         RewardModelConfig(head="ordinal")
+
+
+def test_feature_noise_only_in_training():
+    torch.manual_seed(0)
+    cfg = RewardModelConfig(hidden=32, heads=4, layers=1, num_bins=11, dropout=0.0, feature_noise=0.5)
+    m = HopModel(cfg, ("f", "s", "w"), 16, 8)
+    x = _inputs()
+    m.train()
+    assert not torch.allclose(m(**x)["hop"], m(**x)["hop"])  # noisy features in training
+    m.eval()
+    torch.testing.assert_close(m(**x)["hop"], m(**x)["hop"])  # deterministic at inference
+    with pytest.raises(ValueError, match="feature_noise"):
+        RewardModelConfig(feature_noise=-0.1)
