@@ -212,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reward-model", default="heuristic", help="'heuristic' or a trained reward model dir")
     ap.add_argument("--stop-fraction", type=float, default=0.6)
     ap.add_argument("--seed", type=int, default=0, help="SAC seed (the sim episode layouts are seed + episode)")
+    ap.add_argument("--reward-scale", type=float, default=1.0, help="reward multiplier for SAC (both arms)")
     ap.add_argument("--updates-per-step", type=float, default=1.0)
     ap.add_argument("--window", type=int, default=20, help="moving-average window (episodes)")
     ap.add_argument("--sequential", action="store_true", help="run the arms one after the other")
@@ -231,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     if not a.skip_finetune:
         launch_args = {"reward_model": a.reward_model, "stop_fraction": str(a.stop_fraction),
                        "finetune_seed": str(a.seed), "updates_per_step": str(a.updates_per_step),
+                       "reward_scale": str(a.reward_scale),
                        "base_policy": "weak_push", "task": "pick_place"}
         ft = bench_finetune(a.modes, a.episodes, a.episode_steps, domain + 1, Path(a.out_dir), launch_args,
                             a.window, parallel=not a.sequential)

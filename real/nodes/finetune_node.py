@@ -85,6 +85,10 @@ class FinetuneNode(Node):
                                                float_range=(0.0, 100.0))
         self.warmup_steps: int = declare(self, "warmup_steps", 200, "random-action steps before the actor acts",
                                          int_range=(0, 10_000_000))
+        self.reward_scale: float = declare(self, "reward_scale", 1.0,
+                                           "reward multiplier for SAC (the log keeps unscaled returns); SAC's "
+                                           "entropy bonus starts at alpha=1, so tiny per-step rewards need scaling",
+                                           float_range=(1e-6, 1e6))
         capacity = declare(self, "buffer_capacity", 100_000, "replay buffer capacity", int_range=(1, 100_000_000))
         self.checkpoint_every: int = declare(self, "checkpoint_every", 1, "checkpoint every N episodes",
                                              int_range=(1, 100_000))
@@ -271,7 +275,7 @@ class FinetuneNode(Node):
         self._max_prog = max(self._max_prog, self.progress)
         if self._prev is not None:
             r = self._reward_acc if self.reward_mode == "shaped" else float(self._success)
-            self.buffer.add(self._prev[0], self._prev[1], r, obs, self._success)
+            self.buffer.add(self._prev[0], self._prev[1], self.reward_scale * r, obs, self._success)
             self._ret += r
             self.total_steps += 1
             if self._success or self._step >= self.episode_steps:
