@@ -59,13 +59,16 @@ def stage_spans(stage_indices: list[int], stage_names: tuple[str, ...]) -> list[
     return spans
 
 
-def record_episode(env: TabletopEnv, policy: Policy, seed: int, views: tuple[str, ...] | list[str] | None = None
-                   ) -> Episode:
+def record_episode(env: TabletopEnv, policy: Policy, seed: int, views: tuple[str, ...] | list[str] | None = None,
+                   hold_frames: int = 0) -> Episode:
     """Roll out ``policy`` in ``env`` from ``env.reset(seed=seed)`` and return the episode.
 
     Frames are rendered for every view at every control step, including the initial frame, so
     ``T = steps + 1``; ``actions[t]`` is applied after frame t (last row zeros). ``views=()`` renders nothing
-    (fast dry run: same trajectory, no frames).
+    (fast dry run: same trajectory, no frames). ``hold_frames`` > 0 keeps recording that many control steps
+    after a success with the arm holding still (zero motion, last gripper command), as real demos end at rest:
+    the reward model then sees the finished state for more than one frame. The outcome is judged at the last
+    recorded frame, so a success lost while holding is not labelled a success.
     """
     views = env.views if views is None else check_views(views)
     obs, info = env.reset(seed=seed)
@@ -88,6 +91,16 @@ def record_episode(env: TabletopEnv, policy: Policy, seed: int, views: tuple[str
         stages.append(info["stage_index"])
         rewards.append(info["expert_reward"])
         grab()
+    if terminated and info["success"]:
+        hold = np.zeros(env.action_space.shape, np.float32)
+        hold[-1] = actions[-1][-1] if actions else 0.0
+        for _ in range(hold_frames):
+            obs, _, _, _, info = env.step(hold)
+            actions.append(hold.copy())
+            states.append(env.state())
+            stages.append(info["stage_index"])
+            rewards.append(info["expert_reward"])
+            grab()
     actions.append(np.zeros(env.action_space.shape, np.float32))
     outcome = outcome_of(bool(info["success"]), max(stages))
     return Episode(
@@ -128,6 +141,8 @@ class RecordConfig:
     """Base seed; attempt k uses episode seed ``seed * 1_000_000 + k``."""
     out: str = "data/sim"
     """Dataset folder."""
+    hold_frames: int = 5
+    """Control steps recorded after a success with the arm at rest (0 = stop at the success frame)."""
     workers: int = 2
     """Worker processes (results do not depend on this)."""
     overwrite: bool = False
@@ -208,10 +223,10 @@ def _run_attempt(job: tuple[RecordConfig, _Attempt]) -> tuple[_Attempt, str, Epi
     """Dry-run without rendering; render (replay the same seed) only if the outcome may be kept."""
     cfg, att = job
     env = _env_for(cfg, att.task)
-    dry = record_episode(env, make_policy(env, att.mode, att.seed), att.seed, views=())
+    dry = record_episode(env, make_policy(env, att.mode, att.seed), att.seed, views=(), hold_frames=cfg.hold_frames)
     if cfg.outcome != "mixed" and dry.outcome != cfg.outcome:
         return att, dry.outcome, None
-    ep = record_episode(env, make_policy(env, att.mode, att.seed), att.seed)
+    ep = record_episode(env, make_policy(env, att.mode, att.seed), att.seed, hold_frames=cfg.hold_frames)
     if ep.outcome != dry.outcome:
         # Rendering does not step the physics, but contact-rich rollouts (a noisy grasp at the edge of
         # slipping) can still diverge between two runs. The rendered episode is what is kept, so its own
