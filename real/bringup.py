@@ -115,6 +115,15 @@ def write_params(spec: NodeSpec, directory: str | Path) -> Path:
     return path
 
 
+def _die_with_parent() -> None:
+    """Linux: the node gets SIGTERM when the bring-up process dies, even by SIGKILL, so no node is left
+    running (and publishing, or commanding an arm) without the process that started it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+
+
 class Bringup:
     """Start every node of a graph as a process; ``stop()`` (or leaving the ``with`` block) ends them.
 
@@ -135,7 +144,7 @@ class Bringup:
             params = write_params(spec, self._tmp.name)
             log = open(self.log_dir / f"{spec.name}.log", "wb")
             self.procs[spec.name] = subprocess.Popen(node_command(spec, params), env=self.env, stdout=log,
-                                                     stderr=subprocess.STDOUT)
+                                                     stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
             log.close()
             logger.info("started %s (pid %d)", spec.name, self.procs[spec.name].pid)
         return self

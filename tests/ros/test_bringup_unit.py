@@ -30,3 +30,27 @@ def test_launch_files_read_the_same_yaml() -> None:
     for name in ("sim_arm", "real_arm"):
         text = (LAUNCH / f"{name}.launch.py").read_text()
         assert f'"{name}.yaml"' in text and "def generate_launch_description" in text
+
+
+def test_nodes_die_with_the_bringup_process_even_on_sigkill() -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    code = ("import subprocess, time; from robo_reward.real.bringup import _die_with_parent; "
+            "c = subprocess.Popen(['sleep', '30'], preexec_fn=_die_with_parent); print(c.pid, flush=True); time.sleep(30)")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            state = open(f"/proc/{child}/stat").read().split()[2]
+        except FileNotFoundError:
+            state = "gone"
+        if state in ("gone", "Z", "X"):
+            break
+        time.sleep(0.05)
+    assert state in ("gone", "Z", "X"), f"node process {child} outlived its bring-up (state {state})"
