@@ -157,25 +157,11 @@ def stage_eval(cfg: PipelineConfig, d: Path, data: Path, model_dir: str) -> dict
             "plot": res.get("plot")}
 
 
-def _voc(p: np.ndarray) -> float:
-    from scipy.stats import spearmanr
-
-    if len(p) < 3 or np.allclose(p, p[0]):
-        return 0.0
-    return float(spearmanr(np.arange(len(p)), p).statistic)
-
-
-def _auroc(pos: list[float], neg: list[float]) -> float:
-    if not pos or not neg:
-        return float("nan")
-    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
-    return float(wins / (len(pos) * len(neg)))
-
-
 def stage_adapt(cfg: PipelineConfig, d: Path, data: Path, base_model: str | None) -> dict[str, Any]:
     """Adapt from the one demo, then score the held-out episodes of that task (and their time reversals)."""
     from robo_reward.adapt.pipeline import AdaptConfig, ScoreConfig, run_adapt, run_score
     from robo_reward.data import EpisodeDataset, read_episode, reversed_episode, write_episode
+    from robo_reward.reward.evaluate import auroc, voc
 
     demo = EpisodeDataset(data / "demo").episodes()[0]
     instruction = read_episode(demo, load_frames=False).instruction
@@ -204,9 +190,9 @@ def stage_adapt(cfg: PipelineConfig, d: Path, data: Path, base_model: str | None
     finals_pos = [s["progress"][-1] for s in scores["success"]]
     finals_neg = [s["progress"][-1] for s in scores["failure"] + scores["partial"]]
     metrics = {
-        "voc_success": float(np.mean([_voc(np.asarray(s["progress"])) for s in scores["success"]])) if scores["success"] else float("nan"),
-        "voc_reversed": float(np.mean([_voc(np.asarray(s["progress"])) for s in scores["reversed"]])) if scores["reversed"] else float("nan"),
-        "auroc_success_vs_not": _auroc(finals_pos, finals_neg),
+        "voc_success": float(np.mean([voc(np.asarray(s["progress"])) for s in scores["success"]])) if scores["success"] else float("nan"),
+        "voc_reversed": float(np.mean([voc(np.asarray(s["progress"])) for s in scores["reversed"]])) if scores["reversed"] else float("nan"),
+        "auroc_success_vs_not": auroc(finals_pos, finals_neg),
         "adapt_seconds": adapt_s,
         "score_seconds_median": float(np.median(score_s)) if score_s else float("nan"),
         "counts": {k: len(v) for k, v in scores.items()},
