@@ -6,7 +6,6 @@ Bad input prints ONE line ``robo-reward <cmd>: error: <reason>`` to stderr and e
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from typing import NoReturn

@@ -8,10 +8,7 @@ score: reward directory + episode video(s) -> per-frame progress / success proba
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
+from robo_reward.data.episodes import atomic_write_json
 from robo_reward.adapt.demo_video import VideoEpisode, list_view_files, load_video_episode
 from robo_reward.adapt.embed import FrameEncoder, build_encoder, embed_episode
 from robo_reward.adapt.errors import InputError
@@ -242,11 +240,7 @@ def score_bundle(bundle: RewardBundle, episode: VideoEpisode, encoder: FrameEnco
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".json", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(obj, fh)
-    os.replace(tmp, path)
+    atomic_write_json(path, obj)
 
 
 def run_score(cfg: ScoreConfig, encoder: FrameEncoder | None = None) -> dict[str, Any]:

@@ -13,6 +13,7 @@ num_frames, views). Every writer is atomic: a crash leaves either the old file o
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from robo_reward.data.video import VIDEO_SUFFIXES, VideoError, probe_video, read_video, write_video
+from robo_reward.data.video import VideoError, probe_video, read_video, write_video
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +150,8 @@ def _json_default(o: Any) -> Any:
         return o.item()
     if isinstance(o, Path):
         return str(o)
+    if isinstance(o, enum.Enum):
+        return o.value
     raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
 
 

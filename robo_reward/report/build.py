@@ -134,7 +134,7 @@ def plot_timings(stages: Sequence[StageResult], path: Path) -> Path:
 
 def _rollout_strip(adapt: dict[str, Any], data_dir: Path, path: Path) -> Path | None:
     """Held-out success episode of the adapted task, with the adapted reward's progress under it."""
-    from robo_reward.data import EpisodeDataset, read_episode
+    from robo_reward.data import read_episode
 
     curves = json.loads(Path(adapt["curves"]).read_text())
     if not curves.get("success"):

@@ -23,7 +23,7 @@ from robo_reward.backbones.base import BackboneConfig, resolve_device
 from robo_reward.backbones.text import TextEncoderConfig
 from robo_reward.reward.calibration import curve_features, fit_outcome_thresholds, fit_temperature, peak_progress
 from robo_reward.reward.data import EmbeddedEpisode, Reference, load_embedded_episodes
-from robo_reward.reward.model import HopModel, RewardModelConfig
+from robo_reward.reward.model import RewardModelConfig
 from robo_reward.reward.pipeline import RewardPipeline, config_to_dict, save_reward_model
 from robo_reward.reward.scoring import ProgressScorer
 from robo_reward.reward.trainer import DistInfo, LoopConfig, train_hop_model

@@ -17,11 +17,7 @@ Outputs in ``cfg.output_dir``: ``config.json``, ``checkpoints/`` (model, SAC rep
 from __future__ import annotations
 
 import dataclasses
-import enum
-import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -37,6 +33,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 from robo_reward.rl.callbacks import (
     CHECKPOINT_PREFIX, RewardTermsCallback, TimedEvalCallback, latest_checkpoint, load_eval_history,
 )
+from robo_reward.data.episodes import atomic_write_json
 from robo_reward.rl.config import RewardSource, TrainConfig
 from robo_reward.rl.env_wrappers import OracleViews, SparseSuccessReward, SuccessInfo, ViewsInInfo
 from robo_reward.rl.evaluate import evaluate
@@ -114,10 +111,7 @@ def make_train_env(cfg: TrainConfig, env_factory: EnvFactory, model: BatchedProg
 
 
 def _write_json(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2, default=lambda o: o.value if isinstance(o, enum.Enum) else str(o))
-    os.replace(tmp, path)
+    atomic_write_json(path, data)
 
 
 def _save_checkpoint(model: Any, venv: VecEnv, ckpt_dir: Path) -> None:

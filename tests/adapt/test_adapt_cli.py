@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from robo_reward.adapt.cli import adapt_main, score_main
-from adapt_helpers import block_frames, write
+from adapt_helpers import block_frames
 
 TASK = "move the block right, down, then left"
 

@@ -1,7 +1,6 @@
 """Episode format: round trip, and errors that name the file and the problem."""
 
 import json
-import shutil
 
 import numpy as np
 import pytest

@@ -33,7 +33,6 @@ def test_launch_files_read_the_same_yaml() -> None:
 
 
 def test_nodes_die_with_the_bringup_process_even_on_sigkill() -> None:
-    import os
     import subprocess
     import sys
     import time
