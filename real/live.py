@@ -32,6 +32,16 @@ def ros_available() -> bool:
     return True
 
 
+def spin_until(executor: Any, seconds: float, until: Callable[[], bool] | None = None) -> bool:
+    """Spin ``executor`` for up to ``seconds``; stop early (returning True) once ``until()`` holds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.01)
+        if until is not None and until():
+            return True
+    return until is None
+
+
 @dataclass
 class LiveEpisode:
     autopilot: str
@@ -74,12 +84,7 @@ def run_live_episodes(
     ex.add_node(node)
 
     def spin(seconds: float, until: Callable[[], bool] | None = None) -> bool:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            ex.spin_once(timeout_sec=0.01)
-            if until is not None and until():
-                return True
-        return until is None
+        return spin_until(ex, seconds, until)
 
     def trigger(name: str, timeout: float = 15.0) -> bool:
         cli = node.create_client(Trigger, name)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 import yaml
+
+from robo_reward.real.live import spin_until
 
 DOMAIN_ID = 1 + os.getpid() % 100
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
@@ -82,21 +83,11 @@ def probe() -> Iterator[Any]:
 
     ex = SingleThreadedExecutor(context=ctx)
     ex.add_node(node)
-    node.spin_for = lambda seconds, until=None: _spin(ex, seconds, until)  # type: ignore[attr-defined]
+    node.spin_for = lambda seconds, until=None: spin_until(ex, seconds, until)  # type: ignore[attr-defined]
     yield node
     ex.shutdown()
     node.destroy_node()
     rclpy.shutdown(context=ctx)
-
-
-def _spin(ex: Any, seconds: float, until: Callable[[], bool] | None) -> bool:
-    """Spin up to ``seconds``; stop early (returning True) when ``until()`` holds."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ex.spin_once(timeout_sec=0.01)
-        if until is not None and until():
-            return True
-    return until is None
 
 
 @pytest.fixture
