@@ -8,6 +8,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
@@ -40,9 +41,14 @@ class RewardTermsCallback(BaseCallback):
 
 class TimedEvalCallback(EvalCallback):
     """SB3 EvalCallback that also measures its own wall time (``eval_seconds``), so throughput figures can
-    exclude evaluation. The train env being a reward wrapper around the eval env's type is expected."""
+    exclude evaluation, and the number of finished training episodes at each evaluation (``evaluations_episodes``,
+    for "episodes to X% success"). The train env being a reward wrapper around the eval env's type is expected."""
 
     eval_seconds: float = 0.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.evaluations_episodes: list[int] = []
 
     def _init_callback(self) -> None:
         with warnings.catch_warnings():
@@ -51,9 +57,12 @@ class TimedEvalCallback(EvalCallback):
 
     def _on_step(self) -> bool:
         t0 = time.perf_counter()
+        n_evals = len(self.evaluations_timesteps)
         try:
             return super()._on_step()
         finally:
+            if len(self.evaluations_timesteps) > n_evals:
+                self.evaluations_episodes.append(int(getattr(self.model, "_episode_num", 0)))
             self.eval_seconds += time.perf_counter() - t0
 
 

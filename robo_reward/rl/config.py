@@ -95,7 +95,10 @@ class TrainConfig:
     total_steps: int = 100_000
     """env steps (summed over envs)"""
     num_envs: int = 1
-    """parallel envs (DummyVecEnv)"""
+    """parallel envs (DummyVecEnv, or SubprocVecEnv with ``subproc``)"""
+    subproc: bool = False
+    """step and render the envs in worker processes (SB3 SubprocVecEnv): rendering then overlaps with the reward
+    model and the learner; worth it only with num_envs >= 2 and a spare core"""
     max_episode_steps: int | None = None
     """time limit; None = the task's own"""
     views: list[str] = field(default_factory=lambda: ["front"])

@@ -28,7 +28,7 @@ import torch
 from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
 
 from robo_reward.rl.callbacks import (
     CHECKPOINT_PREFIX, RewardTermsCallback, TimedEvalCallback, latest_checkpoint, load_eval_history,
@@ -100,7 +100,11 @@ def make_train_env(cfg: TrainConfig, env_factory: EnvFactory, model: BatchedProg
             env = ViewsInInfo(_with_views(env, cfg), every_step=cfg.reward_every == 1)
         return Monitor(SuccessInfo(env))
 
-    venv: VecEnv = DummyVecEnv([make_one for _ in range(cfg.num_envs)])
+    if cfg.subproc:
+        # forkserver: a clean worker per env (no copy of the learner's threads or torch state)
+        venv: VecEnv = SubprocVecEnv([make_one for _ in range(cfg.num_envs)], start_method="forkserver")
+    else:
+        venv = DummyVecEnv([make_one for _ in range(cfg.num_envs)])
     if cfg.reward is RewardSource.learned:
         assert model is not None
         venv = LearnedRewardVecEnv(venv, model, cfg.shaping, cfg.algo.gamma, reward_every=cfg.reward_every)
@@ -218,6 +222,8 @@ def run(cfg: TrainConfig, *, env_factory: EnvFactory | None = None,
     if eval_cb is not None:
         results["eval_timesteps"] = [int(t) for t in eval_cb.evaluations_timesteps]
         results["eval_success_rate"] = [float(np.mean(s)) if len(s) else None for s in eval_cb.evaluations_successes]
+        # training episodes finished at each evaluation of this process (not restored on resume)
+        results["eval_train_episodes"] = list(eval_cb.evaluations_episodes)
     if cfg.final_eval_episodes > 0:
         env = SuccessInfo(_base(cfg, env_factory))
         has_task = getattr(env.unwrapped, "task", None) is not None

@@ -65,6 +65,8 @@ def test_sac_learned_reward_run_logs_checkpoints_and_resumes(tmp_path):
     assert {"model_100_steps.zip", "model_200_steps.zip", "model_replay_buffer_200_steps.pkl"} <= {
         p.name for p in ck.iterdir()}
     assert res["eval_timesteps"] == [100, 200]
+    # 2 envs, episodes of <= 30 steps: >= 2 finished by step 100 (50 per env), >= 6 by step 200
+    assert res["eval_train_episodes"][0] >= 2 and res["eval_train_episodes"][1] >= 6
     assert 0.0 <= res["final_success_rate"] <= 1.0 and res["final_hover_fraction"] is not None
     assert Path(res["video"]).stat().st_size > 0
     from robo_reward.data.video import probe_video
@@ -83,6 +85,17 @@ def test_sac_learned_reward_run_logs_checkpoints_and_resumes(tmp_path):
     model = SAC.load(ck / "model_300_steps.zip")
     model.load_replay_buffer(ck / "model_replay_buffer_300_steps.pkl")
     assert model.replay_buffer.size() * 2 == 300  # 2 envs: buffer carried over the resume
+
+
+@pytest.mark.slow
+def test_subprocess_envs_train_like_in_process_envs(tmp_path):
+    """SubprocVecEnv workers (forkserver) give the same transitions, hence the same learner, as DummyVecEnv."""
+    common = ["total_steps=120", "eval_every=0", "final_eval_episodes=3", "checkpoint_every=0", "video=false",
+              "tensorboard=false", *[o for o in TINY_SAC if not o.startswith(("eval_", "final_", "checkpoint_"))]]
+    a = run(make_cfg(tmp_path / "dummy", *common), env_factory=fake_env)
+    b = run(make_cfg(tmp_path / "subproc", "subproc=true", *common), env_factory=fake_env)
+    assert a["num_timesteps"] == b["num_timesteps"] == 120
+    assert (a["final_success_rate"], a["final_mean_length"]) == (b["final_success_rate"], b["final_mean_length"])
 
 
 def test_ppo_expert_and_sparse_runs(tmp_path):
