@@ -29,7 +29,7 @@ def _adapt_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", required=True, metavar="TEXT", help="task text")
     p.add_argument("--out", required=True, metavar="DIR", help="output reward directory")
     p.add_argument("--keyframes", metavar="FILE", help='JSON [{"stage": name, "start_frame": i, "end_frame": j}, ...]; default: discover stages')
-    p.add_argument("--base", metavar="CHECKPOINT", help="base reward model to start from")
+    p.add_argument("--base", metavar="CHECKPOINT", help="base reward-model directory (robo-reward train-reward output) to fine-tune from; its backbone is used")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backbone", default=None, help="vision backbone name (default efficientnet_lite0)")
     p.add_argument("--image-size", type=int, default=None, help="backbone input side in pixels (default 128)")
@@ -73,6 +73,8 @@ def adapt_main(argv: list[str] | None = None) -> int:
     prog = parser.prog
     try:
         backbone = default_backbone()
+        if args.base is not None and (args.backbone is not None or args.image_size is not None):
+            raise InputError("--backbone/--image-size cannot be combined with --base: the base model fixes the backbone")
         if args.backbone is not None or args.image_size is not None:
             from robo_reward.backbones.base import BackboneConfig
 

@@ -1,7 +1,8 @@
 """``robo-reward adapt`` and ``robo-reward score`` as typed configs plus ``run_*`` functions (no argparse here).
 
 adapt: demo video(s) -> frozen embeddings (+ domain-jittered copies) -> stages (given or discovered) ->
-stage-based progress labels -> per-view heads -> reward directory.
+stage-based progress labels -> per-view heads [+ the base hop model fine-tuned on the demo, with ``--base``] ->
+reward directory.
 score: reward directory + episode video(s) -> per-frame progress / success probability -> JSON.
 """
 
@@ -15,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from scipy.stats import spearmanr
 
 from robo_reward.data.episodes import atomic_write_json
+from robo_reward.adapt.base import BasePart, BaseTuneConfig, demo_reference, finetune_base, load_base, map_views
 from robo_reward.adapt.demo_video import VideoEpisode, list_view_files, load_video_episode
 from robo_reward.adapt.embed import FrameEncoder, build_encoder, embed_episode
 from robo_reward.adapt.errors import InputError
@@ -48,10 +51,12 @@ class AdaptConfig:
     keyframes: str | None = None
     """JSON [{stage, start_frame, end_frame}, ...]; None = discover the stages from the video"""
     base: str | None = None
-    """base reward model directory to start from (not supported yet: see the module docs)"""
+    """base reward-model directory (``robo-reward train-reward`` output) to start from; its backbone is used"""
     seed: int = 0
     backbone: BackboneConfig = field(default_factory=default_backbone)
+    """backbone without --base (with --base, the base model's backbone is used)"""
     head: HeadConfig = field(default_factory=HeadConfig)
+    base_tune: BaseTuneConfig = field(default_factory=BaseTuneConfig)
     augment_copies: int = 2
     """domain-jittered copies of each demo view embedded next to the original (colours, lighting, camera)"""
     max_frames: int = 300
@@ -120,11 +125,7 @@ def _build_encoder(spec: dict[str, Any]) -> FrameEncoder:
 def run_adapt(cfg: AdaptConfig, encoder: FrameEncoder | None = None) -> dict[str, Any]:
     """Adapt a reward model to ``cfg.demo`` and write it to ``cfg.out``; returns a summary (stages, timing, fit)."""
     t0 = time.perf_counter()
-    if cfg.base is not None:
-        raise InputError(
-            f"--base {cfg.base}: starting from a base reward model is not supported yet; run without --base "
-            "(adaptation from the demo alone)"
-        )
+    base_pipe, base_cfg = load_base(cfg.base) if cfg.base is not None else (None, {})
     demo = load_video_episode(cfg.demo, length_tolerance=cfg.length_tolerance)
     t_len = demo.num_frames
     if t_len < 2:
@@ -135,7 +136,14 @@ def run_adapt(cfg: AdaptConfig, encoder: FrameEncoder | None = None) -> dict[str
     t_load = time.perf_counter()
 
     backbone_spec = dataclasses.asdict(cfg.backbone)
+    if base_pipe is not None:  # the base model only understands embeddings of the backbone it was trained on
+        backbone_spec = {**base_cfg["backbone"], "device": backbone_spec["device"]}
     enc = encoder if encoder is not None else _build_encoder(backbone_spec)
+    if base_pipe is not None and base_cfg.get("backbone_identity") not in (None, enc.identity):
+        raise InputError(
+            f"--base {cfg.base}: trained on backbone {base_cfg['backbone_identity']} but this machine builds "
+            f"{enc.identity} from its config; retrain the base here"
+        )
     emb = embed_episode(enc, frames, copies=cfg.augment_copies, seed=cfg.seed, desc="embedding demo")
     t_embed = time.perf_counter()
 
@@ -150,8 +158,11 @@ def run_adapt(cfg: AdaptConfig, encoder: FrameEncoder | None = None) -> dict[str
     sub_stages_for_refs = [type(s)(s.stage, int(np.searchsorted(idx, s.start_frame)), int(min(np.searchsorted(idx, s.end_frame), len(idx) - 1))) for s in stages]
     model, fit_figures = fit_adapted_reward(emb, labels, sub_stages_for_refs, cfg.head, seed=cfg.seed)
     t_fit = time.perf_counter()
+    base_part, base_info = None, {}
+    if base_pipe is not None:
+        base_part, base_info = _adapt_base(base_pipe, emb, labels, cfg, str(cfg.base))
+    t_base = time.perf_counter()
 
-    in_sample = model.score({v: e[0] for v, e in emb.items()}).progress.numpy()
     refs = reference_frames(sub_stages_for_refs, len(idx))
     bundle = RewardBundle(
         model=model,
@@ -161,6 +172,7 @@ def run_adapt(cfg: AdaptConfig, encoder: FrameEncoder | None = None) -> dict[str
         stages=stages,
         demo_embeddings={v: e[0] for v, e in emb.items()},
         demo_labels=labels,
+        base=base_part,
         info={
             "demo": str(demo.source),
             "demo_views": list(demo.views),
@@ -171,18 +183,19 @@ def run_adapt(cfg: AdaptConfig, encoder: FrameEncoder | None = None) -> dict[str
             "stages_source": "keyframes" if cfg.keyframes else "discovered",
             "augment_copies": cfg.augment_copies,
             "fit": fit_figures,
-            "in_sample_voc": _spearman(in_sample),
+            **({"base": base_info} if base_info else {}),
         },
     )
+    bundle.info["in_sample_voc"] = _spearman(bundle.score({v: e[0] for v, e in emb.items()}).progress.numpy())
     ref_images = {v: {int(idx[r]): f[r] for r in refs} for v, f in frames.items()}
-    timing = {"load_s": t_load - t0, "embed_s": t_embed - t_load, "fit_s": t_fit - t_embed}
+    timing = {"load_s": t_load - t0, "embed_s": t_embed - t_load, "fit_s": t_fit - t_embed, "base_s": t_base - t_fit}
     bundle.info["timing"] = timing
     try:
         save_reward_dir(cfg.out, bundle, ref_images)
     except OSError as exc:
         raise InputError(f"{cfg.out}: cannot write the reward directory ({exc})") from exc
     t_end = time.perf_counter()
-    timing = {**timing, "write_s": t_end - t_fit, "total_s": t_end - t0}
+    timing = {**timing, "write_s": t_end - t_base, "total_s": t_end - t0}
     return {
         "out": str(cfg.out),
         "views": list(demo.views),
@@ -191,6 +204,29 @@ def run_adapt(cfg: AdaptConfig, encoder: FrameEncoder | None = None) -> dict[str
         "in_sample_voc": bundle.info["in_sample_voc"],
         "timing": timing,
     }
+
+
+def _adapt_base(base_pipe: Any, emb: dict[str, np.ndarray], labels: np.ndarray, cfg: AdaptConfig,
+                source: str) -> tuple[BasePart, dict[str, Any]]:
+    """Fine-tune a copy of the base hop model on the demo; the demo's start/goal become its reference."""
+    import copy
+
+    from robo_reward.reward.scoring import ProgressScorer
+
+    model = copy.deepcopy(base_pipe.scorer.model).cpu()
+    view_map = map_views(list(emb), list(model.views))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny transformer on batches of 64: one thread is as fast and spares a busy CPU
+    try:
+        figures = finetune_base(model, emb, labels, view_map, cfg.base_tune, seed=cfg.seed)
+    finally:
+        torch.set_num_threads(threads)
+    part = BasePart(ProgressScorer(model, base_pipe.scorer.success_temperature, "cpu"), demo_reference(emb, view_map),
+                    view_map, cfg.base_tune.head_weight, dict(base_pipe.meta))
+    info = {"source": source, "view_map": view_map, "base_views": list(model.views), "tune": figures,
+            "trained_tasks": list(base_pipe.tasks)}
+    logger.info("base %s: views %s, fine-tuned %s", source, view_map, figures)
+    return part, info
 
 
 def match_views(model_views: list[str], episode_views: list[str]) -> dict[str, str]:
@@ -218,7 +254,7 @@ def score_bundle(bundle: RewardBundle, episode: VideoEpisode, encoder: FrameEnco
     idx = subsample_index(t_len, max_frames)
     emb = embed_episode(encoder, {v: episode.frames[v][idx] for v in view_map}, desc="embedding episode")
     t_embed = time.perf_counter()
-    out = bundle.model.score({view_map[v]: e[0] for v, e in emb.items()})
+    out = bundle.score({view_map[v]: e[0] for v, e in emb.items()})
     t_head = time.perf_counter()
     grid = np.arange(t_len)
     prog = np.clip(np.interp(grid, idx, out.progress.numpy()), 0.0, 1.0)

@@ -1,9 +1,11 @@
-"""The self-contained adapted reward directory: ``model.safetensors`` + ``config.json`` + ``refs/*.png``.
+"""The self-contained adapted reward directory: ``model.safetensors`` + ``config.json`` + ``refs/*.png`` [+ ``base/``].
 
 ``model.safetensors`` holds the head weights (``heads.<view>.*``), the demo's own embeddings (``demo.<view>``,
 (T, D)) and its progress labels (``demo_labels``, (T,)). ``config.json`` holds everything else needed to score:
 the backbone config and identity, views, stages, task text, head config. ``refs/`` has the reference frames
-(start, end of each stage, goal) as PNG for people to look at.
+(start, end of each stage, goal) as PNG for people to look at. When adapted with ``--base``, ``base/`` is the
+fine-tuned base model (an ordinary reward-model directory whose reference is the demo's start and goal) and
+``config.json["base"]`` says how demo views map onto its views and how its progress is mixed with the heads'.
 """
 
 from __future__ import annotations
@@ -22,14 +24,17 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from robo_reward.adapt.base import BASE_SUBDIR, BasePart, load_base_part, save_base_part
 from robo_reward.adapt.errors import InputError
 from robo_reward.adapt.model import AdaptedReward, HeadConfig
 from robo_reward.data.episodes import StageSpan
+from robo_reward.types import ProgressOutput
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "robo_reward.adapt"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: optional ``base/`` (adapted from a base model); version-1 directories read unchanged"""
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
@@ -46,10 +51,28 @@ class RewardBundle:
     demo_embeddings: dict[str, np.ndarray]  # view -> (T, D) original demo footage
     demo_labels: np.ndarray  # (T,)
     info: dict[str, Any] = field(default_factory=dict)  # demo source, fps, seed, training figures, timing
+    base: BasePart | None = None  # the fine-tuned base model (adapted with --base)
 
     @property
     def views(self) -> list[str]:
         return self.model.views
+
+    def score(self, embeddings: dict[str, np.ndarray]) -> ProgressOutput:
+        """One episode, frame 0 first: model view -> (T, D) (any non-empty subset of ``views``).  (T,) tensors.
+
+        Without a base: the heads' output. With one: ``w * heads + (1 - w) * base`` for progress and success
+        probability (``w = base.head_weight``); the uncertainty is the heads' spread plus the half-distance of the
+        two estimates.
+        """
+        heads = self.model.score(embeddings)
+        if self.base is None or self.base.head_weight >= 1.0 or not any(v in self.base.view_map for v in embeddings):
+            return heads
+        w = self.base.head_weight
+        p_b, s_b = (torch.from_numpy(np.asarray(x, np.float32)) for x in self.base.score(embeddings))
+        prog = w * heads.progress + (1 - w) * p_b
+        succ = w * heads.success_prob + (1 - w) * s_b
+        unc = heads.uncertainty + 0.5 * (heads.progress - p_b).abs()
+        return ProgressOutput(prog.clamp(0, 1), succ.clamp(0, 1), unc)
 
 
 def _plain(obj: Any) -> Any:
@@ -109,6 +132,9 @@ def save_reward_dir(directory: str | os.PathLike[str], bundle: RewardBundle, ref
         "reference_images": refs,
         "info": _plain(bundle.info),
     }
+    if bundle.base is not None:
+        save_base_part(out / BASE_SUBDIR, bundle.base)
+        config["base"] = {"dir": BASE_SUBDIR, "view_map": bundle.base.view_map, "head_weight": bundle.base.head_weight}
     _atomic(out / CONFIG_FILE, lambda p: Path(p).write_text(json.dumps(config, indent=2)), ".json")
     return out
 
@@ -142,6 +168,14 @@ def load_reward_dir(directory: str | os.PathLike[str]) -> RewardBundle:
     state = {k[len("heads.") :]: v for k, v in tensors.items() if k.startswith("heads.")}
     model.heads.load_state_dict(state)
     model.eval()
+    base = None
+    if cfg.get("base"):
+        b = cfg["base"]
+        try:
+            base = load_base_part(d / b["dir"], b["view_map"], float(b["head_weight"]))
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"{d}: cannot read the fine-tuned base model in {b.get('dir')!r} ({' '.join(str(exc).split())}); "
+                             "re-run `robo-reward adapt --base ...`") from exc
     return RewardBundle(
         model=model,
         task=cfg["task"],
@@ -151,4 +185,5 @@ def load_reward_dir(directory: str | os.PathLike[str]) -> RewardBundle:
         demo_embeddings={v: tensors[f"demo.{v}"].numpy() for v in cfg["views"]},
         demo_labels=tensors["demo_labels"].numpy(),
         info=cfg.get("info", {}),
+        base=base,
     )

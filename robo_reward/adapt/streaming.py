@@ -1,8 +1,10 @@
 """An adapted reward directory as a streaming, batched progress model (the shared BatchedProgressModel).
 
 The adapted heads score each frame on its own (progress is a function of the state, which is what
-potential-based shaping needs), so streaming keeps no per-environment state: ``reset`` and ``step`` both
-encode the given frames and score them. Batched: one backbone call per view for all environments.
+potential-based shaping needs), so without a base model streaming keeps no per-environment state: ``reset`` and
+``step`` both encode the given frames and score them. A reward adapted with ``--base`` also runs the fine-tuned
+base model's streaming recursion (per-environment state) and mixes the two as ``RewardBundle.score`` does.
+Batched: one backbone call per view for all environments.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ class AdaptedStreamer:
         self.encoder = encoder
         self._num_envs = num_envs
         self._views = tuple(use)
+        self._base = None
+        base = bundle.base
+        if base is not None and base.head_weight < 1.0 and any(v in base.view_map for v in use):
+            self._base = base.scorer.streamer(num_envs, base.reference, [base.view_map[v] for v in use if v in base.view_map],
+                                              use_text=False)
 
     @property
     def num_envs(self) -> int:
@@ -43,7 +50,7 @@ class AdaptedStreamer:
     def views(self) -> tuple[str, ...]:
         return self._views
 
-    def _score(self, frames: Mapping[str, FrameBatch], n: int) -> ProgressOutput:
+    def _embed(self, frames: Mapping[str, FrameBatch], n: int) -> dict[str, np.ndarray]:
         missing = [v for v in self._views if v not in frames]
         if missing:
             raise ValueError(f"frames lack views {missing}; this reward uses {list(self._views)}")
@@ -53,17 +60,34 @@ class AdaptedStreamer:
             x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
             if x.ndim != 4 or x.shape[0] != n or x.shape[-1] != 3:
                 raise ValueError(f"view {v!r}: expected ({n}, H, W, 3) uint8 frames, got {x.shape}")
-            emb[v] = self.encoder.encode_frames(x)
-        return self.bundle.model.score(emb)
+            emb[v] = np.asarray(self.encoder.encode_frames(x), np.float32)
+        return emb
+
+    def _mix(self, heads: ProgressOutput, base: ProgressOutput | None) -> ProgressOutput:
+        if base is None:
+            return heads
+        assert self.bundle.base is not None
+        w = self.bundle.base.head_weight
+        p_b, s_b = base.progress.float().cpu(), base.success_prob.float().cpu()
+        return ProgressOutput((w * heads.progress + (1 - w) * p_b).clamp(0, 1), (w * heads.success_prob + (1 - w) * s_b).clamp(0, 1),
+                              heads.uncertainty + 0.5 * (heads.progress - p_b).abs())
+
+    def _base_emb(self, emb: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        assert self.bundle.base is not None
+        return {self.bundle.base.view_map[v]: e for v, e in emb.items() if v in self.bundle.base.view_map}
 
     def reset(self, env_ids: Sequence[int] | np.ndarray | torch.Tensor, frames: Mapping[str, FrameBatch]) -> ProgressOutput:
         ids = np.asarray(env_ids.cpu() if isinstance(env_ids, torch.Tensor) else env_ids).reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= self._num_envs):
             raise ValueError(f"env_ids {ids.tolist()} out of range for {self._num_envs} environments")
-        return self._score(frames, int(ids.size))
+        emb = self._embed(frames, int(ids.size))
+        base = self._base.reset(ids, self._base_emb(emb)) if self._base is not None else None
+        return self._mix(self.bundle.model.score(emb), base)
 
     def step(self, frames: Mapping[str, FrameBatch]) -> ProgressOutput:
-        return self._score(frames, self._num_envs)
+        emb = self._embed(frames, self._num_envs)
+        base = self._base.step(self._base_emb(emb)) if self._base is not None else None
+        return self._mix(self.bundle.model.score(emb), base)
 
 
 def load_adapted_streamer(directory: str, num_envs: int, views: Sequence[str] | None = None) -> AdaptedStreamer:

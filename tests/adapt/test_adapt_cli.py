@@ -175,6 +175,6 @@ def test_missing_or_empty_task_and_bad_reward_dir(tiny_encoder, videos, tmp_path
     assert_one_line_error(rc, err, "not an adapted reward directory")
 
 
-def test_base_model_gap_is_reported_not_crashed(tiny_encoder, videos, tmp_path, capsys):
+def test_base_that_is_not_a_model_directory_is_reported_not_crashed(tiny_encoder, videos, tmp_path, capsys):
     rc, _, err = run(adapt_main, ["--demo", videos["single"], "--task", TASK, "--out", tmp_path / "r", "--base", tmp_path], capsys)
     assert_one_line_error(rc, err, "--base")

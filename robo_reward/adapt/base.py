@@ -1,0 +1,249 @@
+"""Adaptation from a trained base reward model (``robo-reward adapt --base CHECKPOINT``).
+
+The base is a reward-model directory written by ``robo-reward train-reward``: a hop model over frozen backbone
+embeddings that predicts how far the scene moved between two frames relative to the task, given a reference
+start and goal (see :mod:`robo_reward.reward.model`). Adapting it to one demo:
+
+1. the demo is embedded with the *base's* backbone (the hop model only understands those embeddings);
+2. the demo's views are mapped onto the base's views (same names first, then the remaining ones by position;
+   the base was trained with view dropout, so any subset of its view slots works);
+3. the hop model is fine-tuned for a few seconds on hop queries drawn from the demo and its domain-jittered
+   copies, labelled with the demo's (discovered or given) stage progress; each copy is a reference for the
+   others, so the model learns to measure progress against a start/goal that looks different from the episode;
+4. the demo's own first and last frames become the reference start and goal used for scoring.
+
+The fine-tuned model and its reference are written as an ordinary reward-model directory inside the adapted
+directory (``<out>/base``), so the adapted directory stays self-contained.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from robo_reward.adapt.errors import InputError
+from robo_reward.reward.data import Batch, EmbeddedEpisode, PairSampler, Reference
+from robo_reward.reward.model import HopModel
+from robo_reward.reward.scoring import ProgressScorer
+from robo_reward.reward.trainer import batch_to_torch, hop_loss
+
+logger = logging.getLogger(__name__)
+
+BASE_SUBDIR = "base"
+"""folder of the fine-tuned base model inside an adapted reward directory"""
+REFERENCE_TASK = "demo"
+"""task key of the demo's reference in the fine-tuned base model"""
+
+
+@dataclass
+class BaseTuneConfig:
+    """Fine-tuning of the base hop model on one demo."""
+
+    steps: int = 150
+    """optimisation steps (0 = keep the base weights, only swap in the demo's reference frames)"""
+    batch_size: int = 64
+    lr: float = 3e-4
+    """AdamW learning rate (constant; the base is already trained)"""
+    weight_decay: float = 1e-4
+    done_weight: float = 0.5
+    """weight of the 'task done' BCE next to the hop loss"""
+    time_budget_s: float = 20.0
+    """stop early when fine-tuning takes longer than this (busy machine); the steps done are kept"""
+    head_weight: float = 0.5
+    """progress = head_weight * demo-fitted heads + (1 - head_weight) * fine-tuned base model"""
+
+    def __post_init__(self) -> None:
+        if self.steps < 0 or self.batch_size < 1 or not self.lr > 0 or self.time_budget_s <= 0:
+            raise ValueError(
+                f"base tuning needs steps >= 0, batch_size >= 1, lr > 0, time_budget_s > 0; got {self.steps}, "
+                f"{self.batch_size}, {self.lr}, {self.time_budget_s}"
+            )
+        if not 0.0 <= self.head_weight <= 1.0:
+            raise ValueError(f"head_weight must be in [0, 1], got {self.head_weight}")
+
+
+@dataclass
+class BasePart:
+    """The fine-tuned base model of an adapted reward: scorer, the demo's reference, and the view map."""
+
+    scorer: ProgressScorer
+    reference: Reference
+    view_map: dict[str, str]
+    """adapted (demo) view -> base-model view"""
+    head_weight: float
+    meta: dict[str, Any]
+    """the base directory's backbone / text-encoder configs and training info (kept when saving)"""
+
+    def score(self, embeddings: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """embeddings: adapted view -> (T, D) of one episode, frame 0 first.  Returns (T,) progress, success."""
+        emb = {self.view_map[v]: np.asarray(e, np.float32) for v, e in embeddings.items() if v in self.view_map}
+        if not emb:
+            raise ValueError(f"none of the views {list(embeddings)} maps onto the base model (map {self.view_map})")
+        out = self.scorer.score_embeddings(emb, self.reference, use_text=False)
+        return out.progress, out.success_prob
+
+
+def load_base(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """Load a ``robo-reward train-reward`` model directory without building its backbone.
+
+    Returns:
+        (RewardPipeline, its config.json as a dict).
+
+    Raises:
+        InputError: the path is not a trained reward-model directory (one line, says what was expected).
+    """
+    import json
+
+    from robo_reward.reward.checkpoint import FORMAT
+    from robo_reward.reward.pipeline import load_reward_model
+
+    d = Path(path)
+    hint = "give the model directory written by `robo-reward train-reward` (<out_dir>/model)"
+    if not d.is_dir():
+        raise InputError(f"--base {d}: no such directory; {hint}")
+    cfg_path = d / "config.json"
+    if not cfg_path.is_file():
+        raise InputError(f"--base {d}: no config.json, not a reward-model directory; {hint}")
+    try:
+        cfg = json.loads(cfg_path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"--base {cfg_path}: unreadable config ({exc}); {hint}") from exc
+    if cfg.get("format") != FORMAT:
+        raise InputError(f"--base {d}: format {cfg.get('format')!r} is not a trained base model ({FORMAT!r}); {hint}")
+    if "backbone" not in cfg:
+        raise InputError(f"--base {d}: config.json records no backbone, so the demo cannot be embedded like its "
+                         "training data; retrain it with `robo-reward train-reward`")
+    try:
+        pipe = load_reward_model(d, device="cpu", load_backbone=False)
+    except Exception as exc:  # missing/corrupt weight files raise several types
+        raise InputError(f"--base {d}: cannot load the model ({' '.join(str(exc).split())}); {hint}") from exc
+    return pipe, cfg
+
+
+def map_views(demo_views: Sequence[str], base_views: Sequence[str]) -> dict[str, str]:
+    """Demo view -> base view: same names first, the others by position onto the base's unused views.
+
+    Demo views left over when the base has fewer views are not given to the base model (the demo-fitted heads
+    still use them).
+    """
+    out = {v: v for v in demo_views if v in base_views}
+    free = [b for b in base_views if b not in out.values()]
+    for v in demo_views:
+        if v not in out and free:
+            out[v] = free.pop(0)
+    return out
+
+
+def _scatter(batch: Batch, sub: Sequence[int], num_views: int) -> Batch:
+    """A batch drawn over a subset of the model's views, expanded to all ``num_views`` (others masked)."""
+
+    def widen(x: np.ndarray) -> np.ndarray:
+        out = np.zeros((x.shape[0], num_views, x.shape[2]), x.dtype)
+        out[:, list(sub)] = x
+        return out
+
+    mask = np.zeros((len(batch), num_views), bool)
+    mask[:, list(sub)] = batch.view_mask
+    return Batch(widen(batch.before), widen(batch.after), widen(batch.start), widen(batch.goal), batch.goal_mask,
+                 mask, batch.text, batch.text_mask, batch.hop, batch.done, batch.kind)
+
+
+def finetune_base(
+    model: HopModel,
+    embeddings: Mapping[str, np.ndarray],
+    labels: np.ndarray,
+    view_map: Mapping[str, str],
+    cfg: BaseTuneConfig,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Fine-tune ``model`` in place on hop queries from one demo.
+
+    Args:
+        model: the base hop model (left in eval mode).
+        embeddings: demo view -> (C, T, D); copy 0 is the original footage, the others domain-jittered.
+        labels: (T,) progress labels of the demo in [0, 1].
+        view_map: demo view -> base view (views not in it are not used).
+    Returns:
+        training figures (steps done, seconds, mean loss of the first and last 20 steps).
+    """
+    used = [v for v in embeddings if v in view_map]
+    base_order = [b for b in model.views if b in {view_map[v] for v in used}]
+    by_base = {view_map[v]: v for v in used}
+    copies = next(iter(embeddings.values())).shape[0]
+    episodes = [
+        EmbeddedEpisode(f"demo/copy{c}", REFERENCE_TASK, "", "success",
+                        {b: np.asarray(embeddings[by_base[b]][c], np.float32) for b in base_order}, labels.astype(np.float32))
+        for c in range(copies)
+    ]
+    texts = {REFERENCE_TASK: np.zeros(model.text_dim, np.float32)}
+    # text_dropout 1.0: the task text is never shown (adaptation does not load a text encoder); the base was
+    # trained with text dropout, so its NO-TEXT path is a trained one.
+    sampler = PairSampler(episodes, base_order, texts, view_dropout=model.cfg.view_dropout, text_dropout=1.0,
+                          goal_dropout=model.cfg.goal_dropout)
+    sub = [model.views.index(b) for b in base_order]
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    losses: list[float] = []
+    t0 = time.perf_counter()
+    model.train()
+    step = 0
+    for step in range(1, cfg.steps + 1):
+        t = batch_to_torch(_scatter(sampler.sample(cfg.batch_size, rng), sub, len(model.views)), torch.device("cpu"))
+        loss, _ = hop_loss(model, t, cfg.done_weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(float(loss.item()))
+        if time.perf_counter() - t0 > cfg.time_budget_s:
+            logger.warning("base fine-tuning stopped after %d of %d steps (time budget %.0f s)", step, cfg.steps, cfg.time_budget_s)
+            break
+    model.eval()
+    figures = {"steps": float(step if cfg.steps else 0), "seconds": time.perf_counter() - t0}
+    if losses:
+        figures.update(loss_first=float(np.mean(losses[:20])), loss_last=float(np.mean(losses[-20:])))
+    logger.info("base fine-tune: %s", {k: round(v, 4) for k, v in figures.items()})
+    return figures
+
+
+def demo_reference(embeddings: Mapping[str, np.ndarray], view_map: Mapping[str, str], width: int = 1) -> Reference:
+    """The demo's start and goal (mean of the first / last ``width + 1`` original frames) as a base reference.
+
+    embeddings: demo view -> (C, T, D) (copy 0 used) or (T, D).
+    """
+    start, goal = {}, {}
+    for v, e in embeddings.items():
+        if v not in view_map:
+            continue
+        x = np.asarray(e, np.float32)
+        x = x[0] if x.ndim == 3 else x
+        start[view_map[v]] = x[: width + 1].mean(0)
+        goal[view_map[v]] = x[-(width + 1):].mean(0)
+    return Reference(REFERENCE_TASK, "", start, goal, None, "demo")
+
+
+def save_base_part(directory: Path, part: BasePart) -> Path:
+    """Write the fine-tuned base as a reward-model directory ``directory`` (readable by load_reward_model)."""
+    from robo_reward.reward.checkpoint import save_reward_model
+
+    return save_reward_model(directory, part.scorer.model, {REFERENCE_TASK: part.reference},
+                             part.scorer.success_temperature, part.meta)
+
+
+def load_base_part(directory: Path, view_map: dict[str, str], head_weight: float) -> BasePart:
+    """Read the fine-tuned base written by :func:`save_base_part`."""
+    from robo_reward.reward.checkpoint import load_model_files
+
+    model, refs, cfg = load_model_files(directory, "cpu")
+    if REFERENCE_TASK not in refs:
+        raise InputError(f"{directory}: the fine-tuned base model has no {REFERENCE_TASK!r} reference; re-run `robo-reward adapt`")
+    meta = {k: v for k, v in cfg.items() if k in ("backbone", "backbone_identity", "text_encoder", "outcome_thresholds", "train")}
+    return BasePart(ProgressScorer(model, cfg.get("success_temperature", 1.0), "cpu"), refs[REFERENCE_TASK],
+                    dict(view_map), head_weight, meta)

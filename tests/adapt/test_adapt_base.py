@@ -1,0 +1,125 @@
+"""``robo-reward adapt --base``: fine-tune a (tiny) trained base reward model on one demo, score, stream, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+from scipy.stats import spearmanr
+
+from robo_reward.adapt.base import map_views
+from robo_reward.adapt.cli import adapt_main, score_main
+from robo_reward.loading import load_progress_model
+from adapt_helpers import PixelEncoder, block_frames
+from test_adapt_cli import TASK, assert_one_line_error, run
+
+
+@pytest.fixture(scope="module")
+def base_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny hop model trained for a few steps on block videos, with views named unlike the demo's."""
+    from robo_reward.reward.data import EmbeddedEpisode, Reference
+    from robo_reward.reward.model import RewardModelConfig
+    from robo_reward.reward.pipeline import RewardPipeline, save_reward_model
+    from robo_reward.reward.scoring import ProgressScorer
+    from robo_reward.reward.trainer import LoopConfig, train_hop_model
+
+    enc = PixelEncoder()
+    eps = []
+    for k, colour in enumerate([(200, 60, 60), (60, 60, 200), (60, 180, 60)]):
+        kw = {"colour": colour, "background": (20 + 20 * k, 50, 80)}
+        for stop, outcome in ((None, "success"), (0.5, "failure")):
+            emb = {"left": enc.encode_frames(block_frames(stop_at=stop, **kw)),
+                   "right": enc.encode_frames(block_frames(mirror=True, stop_at=stop, **kw))}
+            prog = np.linspace(0, 1, 60, dtype=np.float32)
+            if stop is not None:
+                prog = np.minimum(prog, prog[int(stop * 59)])
+            eps.append(EmbeddedEpisode(f"ep{k}_{outcome}", "blocks", "move the block", outcome, emb, prog))
+    texts = {"blocks": np.ones(8, np.float32)}
+    model_cfg = RewardModelConfig(hidden=32, layers=1, heads=2, num_bins=11)
+    model, _ = train_hop_model(eps, texts, ["left", "right"], model_cfg, LoopConfig(steps=40, batch_size=32, warmup_steps=5),
+                               progress_bar=False)
+    refs = {"blocks": Reference.from_episode(eps[0], texts["blocks"])}
+    meta = {"backbone": {"name": "efficientnet_lite0", "image_size": 64}, "backbone_identity": PixelEncoder.identity}
+    out = tmp_path_factory.mktemp("base") / "model"
+    save_reward_model(out, RewardPipeline(ProgressScorer(model), refs, None, None, meta))
+    return out
+
+
+def test_map_views_same_names_first_then_by_position():
+    assert map_views(["front", "side"], ["left", "right"]) == {"front": "left", "side": "right"}
+    assert map_views(["side", "top"], ["front", "side", "wrist"]) == {"side": "side", "top": "front"}
+    assert map_views(["a", "b", "c"], ["x"]) == {"a": "x"}
+
+
+def test_adapt_from_base_end_to_end(tiny_encoder, base_dir, videos, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "reward"
+    rc, stdout, err = run(adapt_main, ["--demo", videos["two"], "--task", TASK, "--out", out, "--base", base_dir], capsys)
+    assert rc == 0, err
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["base"]["view_map"] == {"front": "left", "side": "right"}  # names differ: mapped by position
+    assert cfg["info"]["base"]["tune"]["steps"] > 0
+    assert cfg["backbone"] == {"name": "efficientnet_lite0", "image_size": 64, "device": "auto"}  # the base's backbone
+    # self-contained: the fine-tuned base and its reference live inside the adapted directory
+    assert (out / "base" / "model.safetensors").is_file() and (out / "base" / "reference.safetensors").is_file()
+    tuned = load_file(str(out / "base" / "model.safetensors"))
+    orig = load_file(str(base_dir / "model.safetensors"))
+    assert any(not np.allclose(tuned[k], orig[k]) for k in orig)  # fine-tuned, not copied
+
+    curves = {}
+    for name in ("ok", "fail"):
+        js = tmp_path / f"{name}.json"
+        rc, _, err = run(score_main, ["--reward", out, "--episode", videos[name], "--out", js], capsys)
+        assert rc == 0, err
+        res = json.loads(js.read_text())
+        p = np.asarray(res["progress"])
+        assert p.shape == (60,) and p.min() >= 0 and p.max() <= 1
+        curves[name] = p
+    assert spearmanr(np.arange(60), curves["ok"]).statistic > 0.9
+    assert curves["ok"][-1] > curves["fail"][-1] + 0.2
+
+    # the shared loader streams the same numbers (heads per frame + the base's recursion)
+    monkeypatch.setattr("robo_reward.adapt.streaming.build_encoder", lambda spec: tiny_encoder)
+    stream = load_progress_model(out, num_envs=1)
+    frames = {"front": block_frames(colour=(230, 200, 60), background=(50, 40, 60)),
+              "side": block_frames(mirror=True, colour=(230, 200, 60), background=(50, 40, 60))}
+    streamed = [float(stream.reset([0], {v: f[:1] for v, f in frames.items()}).progress[0])]
+    streamed += [float(stream.step({v: f[t : t + 1] for v, f in frames.items()}).progress[0]) for t in range(1, 60)]
+    np.testing.assert_allclose(streamed, curves["ok"], atol=0.03)  # video codec noise between the two paths
+
+
+def test_base_only_weights_change_the_output(tiny_encoder, base_dir, videos, tmp_path, capsys):
+    """The mix is real: the same demo adapted with and without a base gives different progress."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run(adapt_main, ["--demo", videos["two"], "--task", TASK, "--out", a], capsys)[0] == 0
+    assert run(adapt_main, ["--demo", videos["two"], "--task", TASK, "--out", b, "--base", base_dir], capsys)[0] == 0
+    for d in (a, b):
+        assert run(score_main, ["--reward", d, "--episode", videos["ok"], "--out", d / "s.json"], capsys)[0] == 0
+    p_a = np.asarray(json.loads((a / "s.json").read_text())["progress"])
+    p_b = np.asarray(json.loads((b / "s.json").read_text())["progress"])
+    assert np.abs(p_a - p_b).max() > 1e-3
+
+
+@pytest.mark.parametrize("kind, needle", [("missing", "no such directory"), ("empty", "no config.json"),
+                                          ("adapted", "not a trained base model"), ("broken", "cannot load")])
+def test_bad_base_path_gives_one_line_error(kind, needle, tiny_encoder, videos, tmp_path, capsys):
+    base = tmp_path / "base"
+    if kind == "empty":
+        base.mkdir()
+    elif kind == "adapted":  # an adapted directory is not a base model
+        assert run(adapt_main, ["--demo", videos["single"], "--task", TASK, "--out", base], capsys)[0] == 0
+    elif kind == "broken":
+        base.mkdir()
+        (base / "config.json").write_text(json.dumps({"format": "robo_reward.reward/1", "backbone": {}}))
+    rc, _, err = run(adapt_main, ["--demo", videos["single"], "--task", TASK, "--out", tmp_path / "r", "--base", base], capsys)
+    assert_one_line_error(rc, err, needle)
+    assert err.startswith("robo-reward adapt: error: --base")
+    assert not (tmp_path / "r").exists()
+
+
+def test_backbone_flags_conflict_with_base(tiny_encoder, base_dir, videos, tmp_path, capsys):
+    rc, _, err = run(adapt_main, ["--demo", videos["single"], "--task", TASK, "--out", tmp_path / "r", "--base", base_dir,
+                                  "--image-size", "96"], capsys)
+    assert_one_line_error(rc, err, "cannot be combined with --base")
