@@ -14,6 +14,13 @@ def test_usage_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         assert f"  {name} " in out
 
 
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_config_command_help_shows_its_config_header(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["record", flag]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: robo-reward record") and "render scripted rollouts" in out and "--cfg" in out
+
+
 def test_unknown_command_lists_choices(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["trian"]) == 2
     err = capsys.readouterr().err

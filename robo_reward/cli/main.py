@@ -112,6 +112,9 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
 def _run_hydra(name: str, spec: HydraCommand, args: list[str]) -> int:
     from omegaconf import OmegaConf
 
+    if "-h" in args or "--help" in args:
+        print(_hydra_help(name, spec))
+        return 0
     show_cfg = "--cfg" in args
     overrides = [a for a in args if a != "--cfg"]
     bad = [a for a in overrides if a.startswith("-")]
@@ -127,6 +130,17 @@ def _run_hydra(name: str, spec: HydraCommand, args: list[str]) -> int:
     if isinstance(result, dict) and result.get("summary"):
         print(result["summary"])
     return 0
+
+
+def _hydra_help(name: str, spec: HydraCommand) -> str:
+    """Usage of a config-driven command: its one-line help and the header comment of its config file."""
+    header = []
+    for line in (config_dir() / f"{spec.config}.yaml").read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        header.append(line.lstrip("# ").rstrip())
+    return "\n".join([f"usage: robo-reward {name} [key=value ...] [--cfg]", "", spec.help, "", *header, "",
+                      f"Every key with its default: robo-reward {name} --cfg"])
 
 
 def _one_line(exc: BaseException) -> str:
