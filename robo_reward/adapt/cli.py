@@ -33,7 +33,7 @@ def _adapt_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backbone", default=None, help="vision backbone name (default efficientnet_lite0)")
     p.add_argument("--image-size", type=int, default=None, help="backbone input side in pixels (default 128)")
-    p.add_argument("--augment-copies", type=int, default=None, help="domain-jittered copies of the demo (default 2)")
+    p.add_argument("--augment-copies", type=int, default=None, help="domain-jittered copies of the demo (default 4)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -90,8 +90,13 @@ def adapt_main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         return _fail(prog, exc)
     stages = ", ".join(f"{s['stage']}[{s['start_frame']}-{s['end_frame']}]" for s in summary["stages"])
+    base = summary.get("base")
+    from_base = ""
+    if base:
+        views = ", ".join(f"{a}->{b}" for a, b in base["view_map"].items())
+        from_base = f", base {base['source']} fine-tuned {int(base['tune']['steps'])} steps (views {views})"
     sys.stdout.write(
-        f"wrote {summary['out']}: views {summary['views']}, {summary['num_frames']} frames, stages {stages}, "
+        f"wrote {summary['out']}: views {summary['views']}, {summary['num_frames']} frames, stages {stages}{from_base}, "
         f"in-sample VOC {summary['in_sample_voc']:.3f}, {summary['timing']['total_s']:.1f} s\n"
     )
     return 0
