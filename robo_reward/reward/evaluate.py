@@ -1,6 +1,7 @@
 """``robo-reward eval_reward``: how good is a trained process reward model on held-out episodes.
 
-Numbers (all with the reference start/goal taken from ANOTHER successful episode of the same task):
+Numbers (all with the reference start/goal taken from OTHER successful episodes of the same task, up to
+``num_references`` of them, scores averaged):
 
 * ``voc_success``: mean Spearman of progress vs frame index on successful episodes (value-order correlation);
 * ``voc_reversed``: the same on time-reversed successful episodes (should be close to -1);
@@ -47,6 +48,8 @@ class EvalRewardConfig:
     task_texts: Dict[str, str] = field(default_factory=dict)
     """extra tasks the model never trained on (leave-one-task-out): task -> instruction; their episodes are scored
     with the text and one reference demo from the evaluation data"""
+    num_references: int = 3
+    """each episode is scored against up to this many other successful demos of its task, averaged"""
     cache_dir: str = "data/cache/embeddings"
     out_dir: str = "runs/reward_eval"
     """JSON metrics and PNG plots go here"""
@@ -57,6 +60,8 @@ class EvalRewardConfig:
     def __post_init__(self) -> None:
         if not self.data_roots:
             raise ValueError("data_roots is empty: give at least one folder of held-out episodes")
+        if self.num_references < 1:
+            raise ValueError(f"num_references must be >= 1, got {self.num_references}")
         if self.max_curves < 0:
             raise ValueError(f"max_curves must be >= 0, got {self.max_curves}")
 
@@ -77,15 +82,16 @@ def auroc(scores_pos: Sequence[float], scores_neg: Sequence[float]) -> float:
     return float(greater / (p.size * n.size))
 
 
-def reference_for(ep: EmbeddedEpisode, pool: Sequence[EmbeddedEpisode], texts: dict[str, np.ndarray | None],
-                  fallback: dict[str, Reference]) -> Reference:
-    """Reference from another successful episode of the task in ``pool``, else the stored one."""
+def references_for(ep: EmbeddedEpisode, pool: Sequence[EmbeddedEpisode], texts: dict[str, np.ndarray | None],
+                   fallback: dict[str, Reference], k: int = 1) -> list[Reference]:
+    """Up to ``k`` references from other successful episodes of the task in ``pool`` (by name), else the stored one."""
     base = ep.name.removesuffix("/reversed")
-    for cand in sorted(pool, key=lambda e: e.name):
-        if cand.task == ep.task and cand.outcome == "success" and cand.name != base:
-            return Reference.from_episode(cand, texts.get(ep.task))
+    refs = [Reference.from_episode(c, texts.get(ep.task)) for c in sorted(pool, key=lambda e: e.name)
+            if c.task == ep.task and c.outcome == "success" and c.name != base][:k]
+    if refs:
+        return refs
     if ep.task in fallback and fallback[ep.task].source != base:
-        return fallback[ep.task]
+        return [fallback[ep.task]]
     raise ValueError(f"no reference demo for task {ep.task!r} other than episode {base}")
 
 
@@ -95,6 +101,7 @@ def evaluate_embedded(
     texts: dict[str, np.ndarray | None],
     thresholds: dict[str, float] | None,
     stored_refs: dict[str, Reference] | None = None,
+    num_references: int = 1,
 ) -> tuple[dict[str, Any], dict[str, list[tuple[str, EpisodeScore]]]]:
     """All metrics on embedded episodes; also returns the scored curves per outcome (for plots)."""
     stored_refs = stored_refs or {}
@@ -103,7 +110,7 @@ def evaluate_embedded(
     curves: dict[str, list[tuple[str, EpisodeScore]]] = {k: [] for k in (*OUTCOME_CLASSES, "reversed")}
 
     def score(ep: EmbeddedEpisode, vs: Sequence[str], use_goal: bool = True) -> EpisodeScore:
-        ref = reference_for(ep, episodes, texts, stored_refs)
+        ref = references_for(ep, episodes, texts, stored_refs, num_references)
         return scorer.score_embeddings({v: ep.emb[v] for v in vs}, ref, use_goal=use_goal)
 
     finals, peaks, outcomes, label_rho, voc_s = [], [], [], [], []
@@ -213,14 +220,14 @@ def run(cfg: EvalRewardConfig) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"model_dir": cfg.model_dir, "per_task": {}}
     all_res, curves = evaluate_embedded(pipe.scorer, episodes, texts, pipe.meta.get("outcome_thresholds"),
-                                        pipe.references)
+                                        pipe.references, cfg.num_references)
     results["overall"] = all_res
     results["loto_tasks"] = sorted(cfg.task_texts)
     for task in sorted({e.task for e in episodes}):
         eps = [e for e in episodes if e.task == task]
         if any(e.outcome == "success" for e in eps):
             results["per_task"][task] = evaluate_embedded(pipe.scorer, eps, texts, pipe.meta.get("outcome_thresholds"),
-                                                          pipe.references)[0]
+                                                          pipe.references, cfg.num_references)[0]
     results["plot"] = str(plot_curves(curves, out / "progress_curves.png", cfg.max_curves))
     tmp = out / ".metrics.json.tmp"
     tmp.write_text(json.dumps(results, indent=2, default=float))

@@ -63,6 +63,9 @@ class TrainRewardConfig:
     val_fraction: float = 0.25
     """fraction of each task's and outcome's episodes held out to calibrate the success probability and the 3-way
     outcome thresholds (with fewer than every outcome held out, thresholds are fit on the training episodes)"""
+    num_references: int = 3
+    """calibration scores each episode against up to this many other demos of its task and averages, as
+    ``eval-reward`` does (keep the two equal)"""
     incomplete_cap: float = 0.5
     """fraction of a stage an attempt that never completes it can earn (see reward/labels.py)"""
     out_dir: str = "runs/reward"
@@ -80,6 +83,8 @@ class TrainRewardConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.num_references < 1:
+            raise ValueError(f"num_references must be >= 1, got {self.num_references}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
 
@@ -119,22 +124,26 @@ def pick_references(episodes: Sequence[EmbeddedEpisode], texts: dict[str, np.nda
     return refs
 
 
-def other_reference(ep: EmbeddedEpisode, pool: Sequence[EmbeddedEpisode], texts: dict[str, np.ndarray]) -> Reference:
-    """A reference for scoring ``ep`` from a *different* successful episode of its task."""
-    for cand in sorted(pool, key=lambda e: e.name):
-        if cand.task == ep.task and cand.outcome == "success" and cand.name != ep.name and cand.name + "/reversed" != ep.name:
-            return Reference.from_episode(cand, texts.get(ep.task))
-    raise ValueError(f"no other successful episode of task {ep.task!r} to use as reference for {ep.name}")
+def other_references(ep: EmbeddedEpisode, pool: Sequence[EmbeddedEpisode], texts: dict[str, np.ndarray],
+                     k: int = 1) -> list[Reference]:
+    """Up to ``k`` references for scoring ``ep``, from *different* successful episodes of its task (by name)."""
+    base = ep.name.removesuffix("/reversed")
+    refs = [Reference.from_episode(c, texts.get(ep.task)) for c in sorted(pool, key=lambda e: e.name)
+            if c.task == ep.task and c.outcome == "success" and c.name != base][:k]
+    if not refs:
+        raise ValueError(f"no other successful episode of task {ep.task!r} to use as reference for {ep.name}")
+    return refs
 
 
 def calibrate(scorer: ProgressScorer, calib: Sequence[EmbeddedEpisode], pool: Sequence[EmbeddedEpisode],
-              texts: dict[str, np.ndarray]) -> tuple[float, dict[str, float]]:
-    """Fit the success temperature on ``calib`` frames and outcome thresholds (final and peak progress) of ``calib``."""
+              texts: dict[str, np.ndarray], num_references: int = 1) -> tuple[float, dict[str, float]]:
+    """Fit the success temperature on ``calib`` frames and outcome thresholds (final and peak progress) of ``calib``,
+    scoring each episode as evaluation does (averaged over up to ``num_references`` other demos)."""
     logits, labels, finals, peaks, outcomes = [], [], [], [], []
     t_old = scorer.success_temperature
     scorer.success_temperature = 1.0
     for ep in calib:
-        s = scorer.score_embeddings(ep.emb, other_reference(ep, pool, texts))
+        s = scorer.score_embeddings(ep.emb, other_references(ep, pool, texts, num_references))
         p = np.clip(s.success_prob.astype(np.float64), 1e-6, 1 - 1e-6)
         logits.append(np.log(p / (1 - p)))
         labels.append(((ep.outcome == "success") & (ep.progress >= 1 - 1e-6)).astype(np.float64))
@@ -170,15 +179,15 @@ def train_on_episodes(cfg: TrainRewardConfig, episodes: list[EmbeddedEpisode], t
     if not dist.is_main:
         return summary
     scorer = ProgressScorer(model, 1.0, device)
-    temp, _ = calibrate(scorer, val or train, train, texts)
+    temp, _ = calibrate(scorer, val or train, train, texts, cfg.num_references)
     scorer.success_temperature = temp
     # Outcome thresholds from held-out episodes when they cover every outcome: on training episodes the curves are
     # cleaner than on new ones (the thresholds came out too tight and 3-way accuracy dropped ~20 points).
     held_out_ok = {e.outcome for e in val} >= {e.outcome for e in train}
-    _, thresholds = calibrate(scorer, val if held_out_ok else train, train, texts)
+    _, thresholds = calibrate(scorer, val if held_out_ok else train, train, texts, cfg.num_references)
     logger.info("outcome thresholds %s fit on %s episodes", thresholds, "held-out" if held_out_ok else "training")
     refs = pick_references(train, texts)
-    meta = {**meta, "outcome_thresholds": thresholds, "train": {"steps": cfg.steps, "seed": cfg.seed,
+    meta = {**meta, "outcome_thresholds": thresholds, "num_references": cfg.num_references, "train": {"steps": cfg.steps, "seed": cfg.seed,
                                                                  "tasks": sorted(texts), "num_episodes": len(train)}}
     model_dir = save_reward_model(out / "model", RewardPipeline(scorer, refs, None, None, meta))
     summary.update(success_temperature=temp, outcome_thresholds=thresholds, model_dir=str(model_dir))

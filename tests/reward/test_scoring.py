@@ -36,6 +36,22 @@ def test_single_view_and_no_goal_work(scorer, refs, synth):
     np.testing.assert_array_equal(s.p_forward, s.p_backward)
 
 
+def test_several_references_average_the_per_reference_scores(scorer, synth):
+    train, test, texts = synth
+    from robo_reward.reward.train import other_references
+
+    ep = next(e for e in test if e.outcome == "success")
+    refs = other_references(ep, train, texts, k=3)
+    assert len(refs) == 3 and len({r.source for r in refs}) == 3 and ep.name not in {r.source for r in refs}
+    each = [scorer.score_embeddings(ep.emb, r) for r in refs]
+    avg = scorer.score_embeddings(ep.emb, refs)
+    for name in ("progress", "success_prob", "p_forward", "p_backward"):
+        np.testing.assert_allclose(getattr(avg, name), np.mean([getattr(s, name) for s in each], 0), atol=1e-6)
+    np.testing.assert_array_equal(scorer.score_embeddings(ep.emb, refs[:1]).progress, each[0].progress)
+    with pytest.raises(ValueError, match="at least one reference"):
+        scorer.score_embeddings(ep.emb, [])
+
+
 def test_streaming_matches_whole_episode(scorer, refs, synth):
     _, test, _ = synth
     eps = [e for e in test if e.task == "a"][:3]
