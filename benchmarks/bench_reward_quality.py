@@ -34,9 +34,10 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def record(out: Path, episodes: int, seed: int) -> None:
-    cmd = ["robo-reward", "record", "task=all", f"episodes={episodes}", "outcome=mixed", f"out={out}", "image_size=96",
-           "render_quality=fast", f"seed={seed}"]
+def record(out: Path, episodes: int, seed: int, outcome: str = "mixed") -> None:
+    """Record ``episodes`` in total over all tasks (task=all cycles through the tasks)."""
+    cmd = [sys.executable, "-m", "robo_reward", "record", "task=all", f"episodes={episodes}", f"outcome={outcome}", f"out={out}",
+           "image_size=96", "render_quality=fast", f"seed={seed}"]
     print("recording:", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
 
@@ -47,6 +48,9 @@ def main() -> None:
     ap.add_argument("--test", default="data/bench/test")
     ap.add_argument("--train-episodes", type=int, default=100)
     ap.add_argument("--test-episodes", type=int, default=75)
+    ap.add_argument("--test-balanced", type=int, default=0, metavar="N",
+                    help="test set of N successes, N partial and N failed episodes per task, recorded into "
+                         "<test>/{success,partial,failure} (the issue's 3-way protocol: 20); 0 = --test-episodes mixed")
     ap.add_argument("--cache", default="data/cache/embeddings")
     ap.add_argument("--backbone", default="efficientnet_lite0")
     ap.add_argument("--image-size", type=int, default=96, help="backbone input size (the frames are recorded at 96)")
@@ -66,9 +70,18 @@ def main() -> None:
     from robo_reward.reward.model import RewardModelConfig
 
     torch.set_num_threads(a.threads)
-    for root, n, seed in ((a.train, a.train_episodes, 0), (a.test, a.test_episodes, 1000)):
+    from robo_reward.sim.tasks import TASKS
+
+    sets = [(a.train, a.train_episodes, 0, "mixed")]
+    if a.test_balanced > 0:
+        sets += [(f"{a.test}/{o}", a.test_balanced * len(TASKS), 1000 + 500 * i, o)
+                 for i, o in enumerate(("success", "partial", "failure"))]
+    else:
+        sets.append((a.test, a.test_episodes, 1000, "mixed"))
+    for root, n, seed, outcome in sets:
         if not (Path(root) / "index.json").is_file():
-            record(Path(root), n, seed)
+            record(Path(root), n, seed, outcome)
+    test_roots = [root for root, *_ in sets[1:]]
     preset = dict(PRESETS[a.preset])
     model = RewardModelConfig(**preset.pop("model"))
     if a.steps is not None:
@@ -80,9 +93,10 @@ def main() -> None:
         from robo_reward.data import EpisodeDataset, read_episode
 
         instr = {}
-        for p in EpisodeDataset(a.test).episodes():
-            ep = read_episode(p, load_frames=False)
-            instr.setdefault(ep.task, ep.instruction)
+        for root in test_roots:
+            for p in EpisodeDataset(root).episodes():
+                ep = read_episode(p, load_frames=False)
+                instr.setdefault(ep.task, ep.instruction)
         runs = [(f"loto_{t}", [t], {t: instr[t]}) for t in sorted(instr)]
     report: dict[str, Any] = {"args": vars(a), "preset": PRESETS[a.preset], "runs": {}}
     for name, exclude, task_texts in runs:
@@ -92,7 +106,7 @@ def main() -> None:
                                        out_dir=str(out / name), seed=a.seed, **preset)
         tres = train.run(tcfg)
         t_train = time.perf_counter() - t0
-        ecfg = evaluate.EvalRewardConfig(model_dir=tres["model_dir"], data_roots=[a.test], cache_dir=a.cache,
+        ecfg = evaluate.EvalRewardConfig(model_dir=tres["model_dir"], data_roots=test_roots, cache_dir=a.cache,
                                          out_dir=str(out / name / "eval"), task_texts=task_texts,
                                          tasks=exclude or None)
         eres = evaluate.run(ecfg)

@@ -28,18 +28,15 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-#: name -> overrides of the TrainConfig fields; "base" is the per-step, 1-env, 3-view setting.
+#: name -> overrides of the TrainConfig fields (all at 96 px, the resolution the reward model was trained at).
 CONFIGS: dict[str, dict] = {
-    "3 views, 96 px, every step, 1 env": {"views": ["front", "side", "wrist"], "image_size": 96},
-    "2 views, 96 px, every step, 1 env": {"views": ["front", "wrist"], "image_size": 96},
-    "2 views, 96 px, every 4th step, 1 env": {"views": ["front", "wrist"], "image_size": 96, "reward_every": 4},
-    "2 views, 96 px, every step, 4 envs": {"views": ["front", "wrist"], "image_size": 96, "num_envs": 4},
-    "2 views, 96 px, every 2nd step, 4 envs": {"views": ["front", "wrist"], "image_size": 96, "num_envs": 4,
-                                               "reward_every": 2},
-    "2 views, 96 px, every 2nd step, 4 envs, 2 workers": {"views": ["front", "wrist"], "image_size": 96,
-                                                          "num_envs": 4, "reward_every": 2, "subproc": True},
-    "1 view, 96 px, every 4th step, 4 envs": {"views": ["front"], "image_size": 96, "num_envs": 4,
-                                              "reward_every": 4},
+    "3 views, every step, 1 env": {"views": ["front", "side", "wrist"]},
+    "2 views, every step, 1 env": {"views": ["front", "wrist"]},
+    "2 views, every 4th step, 1 env": {"views": ["front", "wrist"], "reward_every": 4},
+    "2 views, every step, 4 envs": {"views": ["front", "wrist"], "num_envs": 4},
+    "2 views, every 4th step, 4 envs": {"views": ["front", "wrist"], "num_envs": 4, "reward_every": 4},
+    "2 views, every 4th step, 4 envs in 2 workers": {"views": ["front", "wrist"], "num_envs": 4, "reward_every": 4,
+                                                     "subproc": True},
 }
 SPARSE = "sparse reward (no rendering, no reward model), 1 env"
 
