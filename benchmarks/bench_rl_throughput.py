@@ -35,7 +35,7 @@ CONFIGS: dict[str, dict] = {
     "2 views, every 4th step, 1 env": {"views": ["front", "wrist"], "reward_every": 4},
     "2 views, every step, 4 envs": {"views": ["front", "wrist"], "num_envs": 4},
     "2 views, every 4th step, 4 envs": {"views": ["front", "wrist"], "num_envs": 4, "reward_every": 4},
-    "2 views, every 4th step, 4 envs in 2 workers": {"views": ["front", "wrist"], "num_envs": 4, "reward_every": 4,
+    "2 views, every 4th step, 4 envs in 4 worker processes": {"views": ["front", "wrist"], "num_envs": 4, "reward_every": 4,
                                                      "subproc": True},
 }
 SPARSE = "sparse reward (no rendering, no reward model), 1 env"
