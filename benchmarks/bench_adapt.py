@@ -8,11 +8,15 @@ lighting, camera poses): >= N successes, >= N failures, and the N successes time
 * ``voc_reversed``: the same on the reversed successes (target <= -0.8)
 * ``auroc``: successes vs failures from the final progress (target >= 0.95)
 
-Methods: ``adapted`` (robo_reward.adapt), ``goal_distance`` (VIP-style baseline, demo's last frame as goal) and
-``base`` (a base reward model with no adaptation; only when ``--base-model`` is given; use a ``{task}`` placeholder
-for a leave-one-task-out model trained without that task).
+Methods: ``adapted`` (robo_reward.adapt from the demo alone), ``goal_distance`` (VIP-style baseline, demo's last
+frame as goal) and, when ``--base-model`` is given (a ``{task}`` placeholder selects a leave-one-task-out model
+trained without that task): ``adapted_base`` (``adapt --base``: base fine-tuned on the demo, mixed with the
+demo-fitted heads), ``base`` (the base with no adaptation: the demo's first/last frames and the task text as its
+reference, no weight changes) and ``base_heads`` (heads mixed with the untouched base, an ablation).
 
     python benchmarks/bench_adapt.py --tasks reach push --episodes 5 --json bench_adapt.json
+    python benchmarks/bench_adapt.py --base-model 'runs/adapt_loto/base_no_{task}/model' --cache runs/adapt_loto/bench \\
+        --json benchmarks/results/bench_adapt_loto.json
 """
 
 from __future__ import annotations
@@ -78,51 +82,102 @@ def record(task: str, views: tuple[str, ...], image_size: int, n_success: int, n
     return succ, fail
 
 
+def _cached_record(task: str, args: argparse.Namespace) -> tuple[list, list, list]:
+    """(demo, successes, failures) as lists of (frames view -> (T, H, W, 3), fps, instruction); cached in --cache."""
+    views = tuple(args.views)
+    path = Path(args.cache) / f"{task}_{'-'.join(views)}_{args.image_size}_{args.episodes}.npz" if args.cache else None
+    if path is not None and path.is_file():
+        z = np.load(path, allow_pickle=False)
+        meta = json.loads(str(z["meta"]))
+        out: dict[str, list] = {"demo": [], "succ": [], "fail": []}
+        for kind, n in meta["counts"].items():
+            out[kind] = [({v: z[f"{kind}{i}_{v}"] for v in views}, meta["fps"], meta["instruction"]) for i in range(n)]
+        return out["demo"], out["succ"], out["fail"]
+    demo, _ = record(task, views, args.image_size, 1, 0, seed0=10_000, max_tries=10)
+    succ, fail = record(task, views, args.image_size, args.episodes, args.episodes, seed0=20_000, max_tries=8 * args.episodes)
+    res = {k: [(e.frames, e.fps, e.instruction) for e in eps] for k, eps in (("demo", demo), ("succ", succ), ("fail", fail))}
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {f"{k}{i}_{v}": f[v] for k, eps in res.items() for i, (f, _, _) in enumerate(eps) for v in views}
+        fps = demo[0].fps if demo else 10.0
+        meta = {"counts": {k: len(v) for k, v in res.items()}, "fps": fps, "instruction": demo[0].instruction if demo else task}
+        np.savez_compressed(path, meta=json.dumps(meta), **arrays)
+    return res["demo"], res["succ"], res["fail"]
+
+
+def _metrics(s: dict[str, list]) -> dict[str, float]:
+    return {
+        "voc": float(np.mean([voc(p) for p in s["succ"]])),
+        "voc_reversed": float(np.mean([voc(p) for p in s["rev"]])),
+        "auroc": auroc([p[-1] for p in s["succ"]], [p[-1] for p in s["fail"]]),
+    }
+
+
 def bench_task(task: str, args: argparse.Namespace, encoder) -> dict:
     views = tuple(args.views)
     t0 = time.perf_counter()
-    demo, _ = record(task, views, args.image_size, 1, 0, seed0=10_000, max_tries=10)
-    succ, fail = record(task, views, args.image_size, args.episodes, args.episodes, seed0=20_000, max_tries=8 * args.episodes)
+    demo, succ, fail = _cached_record(task, args)
     if not demo or len(succ) < 2 or len(fail) < 2:
         return {"task": task, "error": f"not enough episodes (demo {len(demo)}, success {len(succ)}, failure {len(fail)})"}
     t_rec = time.perf_counter() - t0
+    demo_frames, fps, instruction = demo[0]
+    base_dir = args.base_model.format(task=task) if args.base_model else None
+    bundles, adapt_info = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         demo_dir = Path(tmp) / "demo"
         for v in views:
-            write_video(demo_dir / f"{v}.mp4", demo[0].frames[v], demo[0].fps)
-        summary = run_adapt(AdaptConfig(demo=str(demo_dir), task=demo[0].instruction or task, out=str(Path(tmp) / "reward"),
-                                        seed=args.seed, backbone=encoder_cfg(args)), encoder=encoder)
-        bundle = load_reward_dir(Path(tmp) / "reward")
+            write_video(demo_dir / f"{v}.mp4", demo_frames[v], fps)
+        variants = [("adapted", None)] + ([("adapted_base", base_dir)] if base_dir else [])
+        for name, base in variants:
+            out = Path(tmp) / name
+            cfg = AdaptConfig(demo=str(demo_dir), task=instruction or task, out=str(out), base=base, seed=args.seed,
+                              backbone=encoder_cfg(args))
+            if args.head_weight is not None:
+                cfg.base_tune.head_weight = args.head_weight
+            summary = run_adapt(cfg, encoder=encoder)
+            bundles[name] = load_reward_dir(out)
+            adapt_info[name] = {"adapt_s": summary["timing"]["total_s"], "timing": summary["timing"], "stages": summary["stages"],
+                                "base": bundles[name].info.get("base")}
+    bundle = bundles["adapted"]
     goal = GoalDistanceBaseline.from_demo(bundle.demo_embeddings)
     base = None
-    if args.base_model:
-        from robo_reward.reward import load_reward_model
+    if base_dir:
+        from robo_reward.reward.pipeline import load_reward_model
 
-        base = load_reward_model(args.base_model.format(task=task), load_backbone=False)
+        base = load_reward_model(base_dir, load_backbone=False, load_text_encoder=True)
+        base_ref = base.add_reference_embeddings(task, instruction or None, bundle.demo_embeddings)
 
-    scores: dict[str, dict[str, list]] = {m: {"succ": [], "fail": [], "rev": []} for m in ("adapted", "goal_distance", "base")}
+    methods = list(bundles) + ["goal_distance"] + (["base", "base_heads"] if base is not None else [])
+    scores: dict[str, dict[str, list]] = {m: {"succ": [], "fail": [], "rev": []} for m in methods}
     t1 = time.perf_counter()
+    score_s = {}
     for kind, eps in (("succ", succ), ("fail", fail), ("rev", succ)):
-        for ep in eps:
-            frames = {v: (ep.frames[v][::-1].copy() if kind == "rev" else ep.frames[v]) for v in views}
-            ve = VideoEpisode(frames=frames, fps=ep.fps, source=Path(task))
-            scores["adapted"][kind].append(np.asarray(score_bundle(bundle, ve, encoder, max_frames=10_000)["progress"]))
-            emb = {v: e[0] for v, e in embed_episode(encoder, frames, desc="baseline").items()}
+        for k, (fr, ep_fps, _) in enumerate(eps):
+            frames = {v: (fr[v][::-1].copy() if kind == "rev" else fr[v]) for v in views}
+            if kind == "succ" and k == 0:  # the whole scoring path once per reward, embedding included
+                ve = VideoEpisode(frames=frames, fps=ep_fps, source=Path(task))
+                for name, b in bundles.items():
+                    t2 = time.perf_counter()
+                    score_bundle(b, ve, encoder, max_frames=150)
+                    score_s[name] = {"seconds": time.perf_counter() - t2, "frames": int(len(frames[views[0]]))}
+            emb = {v: e[0] for v, e in embed_episode(encoder, frames, desc="episode").items()}
+            for name, b in bundles.items():
+                scores[name][kind].append(b.score(emb).progress.numpy())
             scores["goal_distance"][kind].append(goal.score(emb).progress.numpy())
             if base is not None:
-                out = base.score_embeddings(emb, task=task)
-                scores["base"][kind].append(np.asarray(getattr(out, "progress", out)).reshape(-1))
-    result = {"task": task, "demo_frames": demo[0].num_frames, "stages": summary["stages"], "adapt_s": summary["timing"]["total_s"],
-              "record_s": t_rec, "score_s_per_episode": (time.perf_counter() - t1) / (2 * len(succ) + len(fail)),
+                p_base = base.score_embeddings(emb, reference=base_ref).progress
+                scores["base"][kind].append(np.asarray(p_base).reshape(-1))
+                # combination without fine-tuning: the demo-fitted heads mixed with the untouched base
+                p_heads = bundle.model.score(emb).progress.numpy()
+                scores["base_heads"][kind].append(0.5 * p_heads + 0.5 * np.asarray(p_base).reshape(-1))
+    result = {"task": task, "demo_frames": int(len(demo_frames[views[0]])), "adapt": adapt_info,
+              "record_s": t_rec, "eval_s": time.perf_counter() - t1, "score_s": score_s,
               "n_success": len(succ), "n_failure": len(fail)}
     for m, s in scores.items():
-        if not s["succ"]:
-            continue
-        result[m] = {
-            "voc": float(np.mean([voc(p) for p in s["succ"]])),
-            "voc_reversed": float(np.mean([voc(p) for p in s["rev"]])),
-            "auroc": auroc([p[-1] for p in s["succ"]], [p[-1] for p in s["fail"]]),
-        }
+        if s["succ"]:
+            result[m] = _metrics(s)
+    if args.curves:
+        result["curves"] = {m: {k: [np.round(p, 3).tolist() for p in v] for k, v in s.items()} for m, s in scores.items()}
     return result
 
 
@@ -130,6 +185,9 @@ def encoder_cfg(args: argparse.Namespace):
     from robo_reward.backbones.base import BackboneConfig
 
     return BackboneConfig(name=args.backbone, image_size=args.backbone_size)
+
+
+METHODS = ("adapted", "adapted_base", "base", "base_heads", "goal_distance")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backbone-size", type=int, default=128)
     p.add_argument("--base-model", default=None, help="base reward model dir; '{task}' is replaced by the held-out task")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--head-weight", type=float, default=None, help="override the heads/base mix of adapted_base")
+    p.add_argument("--cache", default=None, help="folder to keep recorded episodes in (re-runs skip the simulator)")
+    p.add_argument("--curves", action="store_true", help="also write every progress curve to the JSON")
     p.add_argument("--json", default="bench_adapt.json")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -149,16 +210,18 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for task in args.tasks:
         rows.append(bench_task(task, args, encoder))
-        print(json.dumps(rows[-1]), file=sys.stderr)
-    methods = [m for m in ("adapted", "goal_distance", "base") if any(m in r for r in rows)]
+        print(json.dumps({k: v for k, v in rows[-1].items() if k != "curves"}), file=sys.stderr)
+    methods = [m for m in METHODS if any(m in r for r in rows)]
     print(f"{'task':<12}" + "".join(f"{m + ' voc/rev/auroc':>34}" for m in methods))
     for r in rows:
         if "error" in r:
             print(f"{r['task']:<12} {r['error']}")
             continue
-        print(f"{r['task']:<12}" + "".join(f"{r[m]['voc']:>14.3f}{r[m]['voc_reversed']:>10.3f}{r[m]['auroc']:>10.3f}" for m in methods))
+        print(f"{r['task']:<12}" + "".join(f"{r[m]['voc']:>14.3f}{r[m]['voc_reversed']:>10.3f}{r[m]['auroc']:>10.3f}"
+                                           if m in r else f"{'-':>34}" for m in methods))
     ok = [r for r in rows if "error" not in r]
-    mean = {m: {k: float(np.nanmean([r[m][k] for r in ok])) for k in ("voc", "voc_reversed", "auroc")} for m in methods if ok}
+    mean = {m: {k: float(np.nanmean([r[m][k] for r in ok if m in r])) for k in ("voc", "voc_reversed", "auroc")}
+            for m in methods if any(m in r for r in ok)}
     for m, v in mean.items():
         print(f"{'mean ' + m:<24} voc {v['voc']:.3f}  reversed {v['voc_reversed']:.3f}  auroc {v['auroc']:.3f}")
     Path(args.json).write_text(json.dumps({"args": vars(args), "tasks": rows, "mean": mean}, indent=2))
