@@ -61,6 +61,9 @@ class AdaptConfig:
     augment_copies: int = 4
     """domain-jittered copies of each demo view embedded next to the original (colours, lighting, camera); 4 rather
     than 2 raised the leave-one-task-out reversed VOC of the combined model from -0.74 to -0.80 (benchmarks/bench_adapt.py)"""
+    augment_frame_budget: int = 900
+    """long demos get fewer copies (at least 1) so that (1 + copies) x frames x views stays within this many
+    embedded frames: embedding and head fitting dominate the adapt time (150 frames x 2 views -> 2 copies)"""
     jitter: DomainJitter = field(default_factory=DomainJitter)
     """strength of the domain jitter of those copies"""
     max_frames: int = 300
@@ -75,10 +78,11 @@ class AdaptConfig:
         missing = [n for n in ("demo", "task", "out") if not str(getattr(self, n)).strip()]
         if missing:
             raise InputError(f"missing {', '.join(missing)}: give --demo EPISODE --task TEXT --out DIR")
-        if self.augment_copies < 0 or self.max_frames < 2 or self.max_stages < 1 or self.stage_penalty < 0:
+        if (self.augment_copies < 0 or self.augment_frame_budget < 1 or self.max_frames < 2 or self.max_stages < 1
+                or self.stage_penalty < 0):
             raise InputError(
-                "need augment_copies >= 0, max_frames >= 2, max_stages >= 1, stage_penalty >= 0; got "
-                f"{self.augment_copies}, {self.max_frames}, {self.max_stages}, {self.stage_penalty}"
+                "need augment_copies >= 0, augment_frame_budget >= 1, max_frames >= 2, max_stages >= 1, stage_penalty >= 0; "
+                f"got {self.augment_copies}, {self.augment_frame_budget}, {self.max_frames}, {self.max_stages}, {self.stage_penalty}"
             )
 
 
@@ -116,6 +120,13 @@ def subsample_index(num_frames: int, max_frames: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, num_frames - 1, max_frames)).astype(np.int64))
 
 
+def copies_within_budget(copies: int, frame_budget: int, frames_per_copy: int) -> int:
+    """Jittered copies to embed: ``copies``, fewer when ``(1 + copies) * frames_per_copy`` exceeds the budget (min 1)."""
+    if copies <= 0:
+        return 0
+    return int(min(copies, max(1, frame_budget // max(frames_per_copy, 1) - 1)))
+
+
 def _spearman(x: np.ndarray) -> float:
     if len(x) < 3 or np.ptp(x) == 0:
         return 0.0
@@ -148,7 +159,8 @@ def run_adapt(cfg: AdaptConfig, encoder: FrameEncoder | None = None) -> dict[str
             f"--base {cfg.base}: trained on backbone {base_cfg['backbone_identity']} but this machine builds "
             f"{enc.identity} from its config; retrain the base here"
         )
-    emb = embed_episode(enc, frames, copies=cfg.augment_copies, jitter=cfg.jitter, seed=cfg.seed, desc="embedding demo")
+    copies = copies_within_budget(cfg.augment_copies, cfg.augment_frame_budget, len(idx) * len(frames))
+    emb = embed_episode(enc, frames, copies=copies, jitter=cfg.jitter, seed=cfg.seed, desc="embedding demo")
     t_embed = time.perf_counter()
 
     if stages is None:
@@ -185,7 +197,7 @@ def run_adapt(cfg: AdaptConfig, encoder: FrameEncoder | None = None) -> dict[str
             "fps": demo.fps,
             "seed": cfg.seed,
             "stages_source": "keyframes" if cfg.keyframes else "discovered",
-            "augment_copies": cfg.augment_copies,
+            "augment_copies": copies,
             "fit": fit_figures,
             **({"base": base_info} if base_info else {}),
         },

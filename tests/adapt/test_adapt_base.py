@@ -123,3 +123,12 @@ def test_backbone_flags_conflict_with_base(tiny_encoder, base_dir, videos, tmp_p
     rc, _, err = run(adapt_main, ["--demo", videos["single"], "--task", TASK, "--out", tmp_path / "r", "--base", base_dir,
                                   "--image-size", "96"], capsys)
     assert_one_line_error(rc, err, "cannot be combined with --base")
+
+
+def test_long_demos_get_fewer_jittered_copies():
+    from robo_reward.adapt.pipeline import copies_within_budget
+
+    assert copies_within_budget(4, 900, 2 * 25) == 4  # a short 2-view demo: all copies
+    assert copies_within_budget(4, 900, 2 * 150) == 2  # 150 frames x 2 views: 900 embedded frames in all
+    assert copies_within_budget(4, 900, 3 * 300) == 1  # never fewer than one jittered copy
+    assert copies_within_budget(0, 900, 10) == 0  # no augmentation asked for
