@@ -3,17 +3,20 @@
 1. Latency: camera header stamp -> ``reward/stamp`` arrival, through a reward-node process, with ``--cameras``
    publishers at ``--hz`` for each image size in ``--sizes`` (the node resizes to 128 px; heuristic model).
 2. Online fine-tuning from a weak start on the simulated arm (pick_place scene, ``launch/sim_arm.yaml`` with
-   ``mode:=finetune``): SAC learns a bounded Cartesian residual on top of a scripted push that stops short
-   (``base_policy:=weak_push stop_fraction:=0.6``; see :mod:`robo_reward.real.nodes.finetune_node`), with the
-   reward node's shaped reward (``heuristic`` model, or ``--reward-model DIR``) vs the sparse success reward.
+   ``mode:=finetune``): SAC learns a bounded Cartesian residual (in the push frame, from the push on) on top of
+   a scripted push that stops short (``base_policy:=weak_push stop_fraction:=0.5``; see
+   :mod:`robo_reward.real.nodes.finetune_node`), with the reward node's shaped reward (PBRS on the ``heuristic``
+   progress, or ``--reward-model DIR``) vs the sparse success reward, same SAC seed and same sim layouts.
    Success is the sim's ground truth (``/sim/success``) in both arms. The two arms run in parallel, each in its
-   own DDS domain, at 10 Hz (real time: the sim and the loop are rate-limited), ``--episode-steps`` 50, i.e.
-   ~6 s per episode. Run directories live in ``--out-dir/<mode>`` and resume when re-run (kill-safe), so the
-   benchmark can run in parts. Writes per-episode success/return of both arms and moving averages to
-   ``--out`` (JSON) and the success-rate plot to ``--plot``.
+   own DDS domain, at 10 Hz (real time: the sim and the loop are rate-limited); an episode ends on success,
+   3 steps after the base has lifted off, or after ``--episode-steps``. Run directories live in
+   ``--out-dir/seed<s>/<mode>`` and resume when re-run (kill-safe), so the benchmark can run in parts. Writes
+   per-episode success/return of every arm and seed, moving averages and totals to ``--out`` (JSON) and the
+   success-rate plot to ``--plot``.
 
-    python benchmarks/bench_ros.py --skip-latency --episodes 150 --out-dir runs/bench_ft \
-        --out bench_ros.json --plot bench_ros_finetune.png
+    python benchmarks/bench_ros.py --skip-latency --episodes 150 --seeds 0 1 --reward-scale 20 \
+        --updates-per-step 2 --lr 1e-3 --gamma 0.95 --out-dir runs/bench_ft2 \
+        --out benchmarks/results/bench_ros_finetune.json --plot benchmarks/results/bench_ros_finetune.png
     python benchmarks/bench_ros.py --seconds 5 --skip-finetune         # latency only
 """
 
@@ -160,22 +163,28 @@ def summarise(rows: list[dict], window: int) -> dict[str, object]:
                 [r["max_progress"] for r in rows])) if rows else float("nan")}
 
 
-def plot(results: dict[str, dict], window: int, path: Path) -> None:
+def plot(results: dict[int, dict[str, dict]], window: int, path: Path) -> None:
+    """Moving-average success per episode: one line per (reward mode, SAC seed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
-    for mode, r in results.items():
-        ma = np.asarray(r[f"moving_avg{window}"])
-        ax.plot(np.arange(len(ma)), ma, label=f"{mode} (last 50: {r['success_rate_last50']:.2f})")
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=110)
+    colours = {"shaped": "tab:blue", "sparse": "tab:orange"}
+    styles = ["-", "--", ":", "-."]
+    for k, (seed, arms) in enumerate(results.items()):
+        for mode, r in arms.items():
+            ma = np.asarray(r[f"moving_avg{window}"])
+            ax.plot(np.arange(1, len(ma) + 1), ma, styles[k % len(styles)], color=colours.get(mode),
+                    label=f"{mode}, seed {seed}: {sum(r['success'])}/{r['episodes']} "
+                          f"(last 50: {r['success_rate_last50']:.2f})")
     ax.set_xlabel("episode")
     ax.set_ylabel(f"success rate (moving average, {window} episodes)")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_title("ROS 2 sim arm: residual SAC on a weak push, shaped vs sparse reward")
+    ax.set_title("ROS 2 sim arm: residual SAC on a weak push, shaped (reward node PBRS) vs sparse", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     tmp = path.with_name(path.stem + ".tmp.png")
     fig.savefig(tmp)
@@ -210,10 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--episode-steps", type=int, default=50)
     ap.add_argument("--modes", nargs="+", default=["shaped", "sparse"], choices=["shaped", "sparse"])
     ap.add_argument("--reward-model", default="heuristic", help="'heuristic' or a trained reward model dir")
-    ap.add_argument("--stop-fraction", type=float, default=0.6)
-    ap.add_argument("--seed", type=int, default=0, help="SAC seed (the sim episode layouts are seed + episode)")
+    ap.add_argument("--stop-fraction", type=float, default=0.5)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0],
+                    help="SAC seeds, run one after the other (every seed sees the same sim layouts, episode k on "
+                         "layout k + 1); runs go to --out-dir/seed<s>/<mode>")
     ap.add_argument("--reward-scale", type=float, default=1.0, help="reward multiplier for SAC (both arms)")
     ap.add_argument("--updates-per-step", type=float, default=1.0)
+    ap.add_argument("--lr", type=float, default=3e-4, help="SAC learning rate (both arms)")
+    ap.add_argument("--gamma", type=float, default=0.99, help="discount of SAC and of the reward node's shaping")
     ap.add_argument("--window", type=int, default=20, help="moving-average window (episodes)")
     ap.add_argument("--sequential", action="store_true", help="run the arms one after the other")
     ap.add_argument("--out-dir", default="runs/bench_ft", help="run directories (resumed when re-run)")
@@ -221,8 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--out", default="bench_ros.json")
     ap.add_argument("--plot", default="bench_ros_finetune.png")
+    ap.add_argument("--domain", type=int, default=None,
+                    help="DDS domain id of the latency probe; the fine-tuning arms use the next ids (default: "
+                         "150 + pid % 80)")
     a = ap.parse_args(argv)
-    domain = 150 + os.getpid() % 80
+    domain = a.domain if a.domain is not None else 150 + os.getpid() % 80
     res: dict[str, object] = {"latency": [], "finetune": {}, "note": "2 shared CPU cores, loaded machine"}
     for s in ([] if a.skip_latency else a.sizes):
         r = bench_latency(s, a.cameras, a.hz, a.seconds, domain)
@@ -230,20 +246,31 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"latency {a.cameras} cams {s}px @{a.hz}Hz: p50 {r['p50_ms']:.1f} ms, p99 "
                          f"{r['p99_ms']:.1f} ms, scored {r['sets_scored']}/{r['sets_sent']}\n")
     if not a.skip_finetune:
-        launch_args = {"reward_model": a.reward_model, "stop_fraction": str(a.stop_fraction),
-                       "finetune_seed": str(a.seed), "updates_per_step": str(a.updates_per_step),
-                       "reward_scale": str(a.reward_scale),
-                       "base_policy": "weak_push", "task": "pick_place"}
-        ft = bench_finetune(a.modes, a.episodes, a.episode_steps, domain + 1, Path(a.out_dir), launch_args,
-                            a.window, parallel=not a.sequential)
-        res["finetune"] = {"config": {**launch_args, "episodes": a.episodes, "episode_steps": a.episode_steps,
-                                      "window": a.window}, "arms": ft}
-        for mode, r in ft.items():
-            sys.stdout.write(f"finetune {mode}: {r['episodes']} episodes, success all {r['success_rate_all']:.3f}, "
-                             f"first 50 {r['success_rate_first50']:.3f}, last 50 {r['success_rate_last50']:.3f}, "
-                             f"moving avg({a.window}) at end {r[f'moving_avg{a.window}_final']:.3f}, "
-                             f"mean max progress {r['mean_max_progress']:.3f}, {r['wall_s']:.0f} s\n")
-        plot(ft, a.window, Path(a.plot))
+        base_args = {"reward_model": a.reward_model, "stop_fraction": str(a.stop_fraction),
+                     "updates_per_step": str(a.updates_per_step), "reward_scale": str(a.reward_scale),
+                     "sac_lr": str(a.lr), "gamma": str(a.gamma), "base_policy": "weak_push", "task": "pick_place"}
+        per_seed: dict[int, dict[str, dict]] = {}
+        for seed in a.seeds:
+            launch_args = {**base_args, "finetune_seed": str(seed)}
+            per_seed[seed] = bench_finetune(a.modes, a.episodes, a.episode_steps, domain + 1,
+                                            Path(a.out_dir) / f"seed{seed}", launch_args, a.window,
+                                            parallel=not a.sequential)
+            for mode, r in per_seed[seed].items():
+                sys.stdout.write(f"finetune seed {seed} {mode}: {r['episodes']} episodes, successes "
+                                 f"{sum(r['success'])}, first 50 {r['success_rate_first50']:.3f}, last 50 "
+                                 f"{r['success_rate_last50']:.3f}, moving avg({a.window}) at end "
+                                 f"{r[f'moving_avg{a.window}_final']:.3f}, mean max progress "
+                                 f"{r['mean_max_progress']:.3f}, {r['wall_s']:.0f} s\n")
+            plot(per_seed, a.window, Path(a.plot))
+        totals = {m: {"successes": int(sum(sum(per_seed[s][m]["success"]) for s in a.seeds)),
+                      "episodes": int(sum(per_seed[s][m]["episodes"] for s in a.seeds)),
+                      "successes_per_seed": [int(sum(per_seed[s][m]["success"])) for s in a.seeds],
+                      f"moving_avg{a.window}_final_per_seed": [per_seed[s][m][f"moving_avg{a.window}_final"]
+                                                                for s in a.seeds]}
+                  for m in a.modes}
+        res["finetune"] = {"config": {**base_args, "seeds": a.seeds, "episodes": a.episodes,
+                                      "episode_steps": a.episode_steps, "window": a.window},
+                           "totals": totals, "seeds": {str(s): per_seed[s] for s in a.seeds}}
     tmp = Path(a.out).with_name(Path(a.out).name + ".tmp")
     tmp.write_text(json.dumps(res, indent=1))
     os.replace(tmp, a.out)

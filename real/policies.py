@@ -285,17 +285,26 @@ class ResidualPushController:
     """Weak push base + bounded residual -> joint targets; observation vector for the learner.
 
     ``obs`` (12,) float32: ``[ee - cube (3), goal - cube (2), initial push direction (2), phase, progress, t,
-    ee_z, pushed]`` with the latest cube estimate where ``pushed`` is the signed distance of the hand past the pre-push point along the direction.
-    Action (3,) in [-1, 1]: Cartesian residual times ``residual_scale`` (m), added to the base step.
+    ee_z, pushed]`` with the latest cube estimate, where ``pushed`` is the signed distance of the hand past the
+    pre-push point along the push direction.
+    Action (3,) in [-1, 1]: Cartesian residual times ``residual_scale`` (m), added to the base step; in world
+    xyz (``frame="world"``) or in the push frame (``"push"``: along the push direction, to its left, up -- the
+    same correction then means the same action on every layout). The residual is applied once the base
+    reaches phase ``from_phase`` (2 = from the push on: the approach stays scripted; 0 = always).
     """
 
     OBS_DIM = 12
     ACT_DIM = 3
+    FRAMES = ("world", "push")
 
     def __init__(self, base: WeakPushBase, rot_des: np.ndarray, residual_scale: float = 0.015,
-                 z_min: float = 0.015, windup: float = 0.02) -> None:
+                 z_min: float = 0.015, windup: float = 0.02, frame: str = "world", from_phase: int = 0) -> None:
+        if frame not in self.FRAMES:
+            raise ValueError(f"residual frame must be one of {self.FRAMES}, got {frame!r}")
         self.base, self.rot_des = base, np.asarray(rot_des, float)
         self.residual_scale, self.z_min, self.windup = float(residual_scale), float(z_min), float(windup)
+        self.frame, self.from_phase = frame, int(from_phase)
+        self.applied = False  # whether the last :meth:`target` call applied the residual
         self.setpoint: np.ndarray | None = None
         self.cube_now = base.cube.copy()  # latest cube estimate (xy), updated by :meth:`observe_cube`
 
@@ -312,6 +321,15 @@ class ResidualPushController:
         return np.concatenate([rel, b.goal - self.cube_now, b.direction, [b.phase, prog, t, ee[2], pushed]]
                               ).astype(np.float32)
 
+    def to_world(self, action: np.ndarray) -> np.ndarray:
+        """Residual (3,) in the controller's frame -> world xyz. ``push`` frame: (along the push direction,
+        to its left, up); ``world``: unchanged."""
+        if self.frame == "world":
+            return action
+        u = self.base.direction
+        return action[0] * np.array([u[0], u[1], 0.0]) + action[1] * np.array([-u[1], u[0], 0.0]) + \
+            np.array([0.0, 0.0, action[2]])
+
     def target(self, q: np.ndarray, action: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Arm joints ``q`` (7,) and residual ``action`` (3,) (None = base only) -> (q_des (7,), Cartesian setpoint).
 
@@ -323,8 +341,9 @@ class ResidualPushController:
         ee = panda_ee_position(np.asarray(q, float)[:7])
         sp = ee.copy() if self.setpoint is None else np.clip(self.setpoint, ee - self.windup, ee + self.windup)
         move = self.base.delta(sp, self.cube_now)
-        if action is not None:
-            move = move + self.residual_scale * np.clip(np.asarray(action, float).reshape(3), -1.0, 1.0)
+        self.applied = action is not None and self.base.index >= self.from_phase
+        if self.applied:
+            move = move + self.residual_scale * self.to_world(np.clip(np.asarray(action, float).reshape(3), -1.0, 1.0))
         sp = sp + move
         sp[2] = max(sp[2], self.z_min)
         self.setpoint = sp

@@ -9,10 +9,11 @@ Two action spaces (``base_policy``):
   (colour centroids unprojected through the calibrated cameras, ``camera_calibration: sim`` = the simulator's
   fixed cameras) and builds a Cartesian push plan (above the point behind the cube, down, push towards the
   target) that deliberately **stops short** after ``stop_fraction`` of the push
-  (:class:`robo_reward.real.policies.WeakPushBase`; 0.6 -> the base alone never succeeds in the sim). SAC
-  learns a bounded Cartesian residual (``residual_scale`` m per step and axis) added to the base step;
-  IK turns the sum into arm joint targets (fingers closed), and every command still goes through the
-  SafetyFilter. obs = :meth:`robo_reward.real.policies.ResidualPushController.obs` (12,), action (3,).
+  (:class:`robo_reward.real.policies.WeakPushBase`; 0.5 -> the base alone succeeds in ~3 % of sim layouts).
+  SAC learns a bounded Cartesian residual (``residual_scale`` m per step and axis, in the push frame by
+  default: along the push, to its left, up) added to the base step from the push on (``residual_from_phase``);
+  IK turns the sum into arm joint targets (fingers ``finger_opening``), and every command still goes through
+  the SafetyFilter. obs = :meth:`robo_reward.real.policies.ResidualPushController.obs` (12,), action (3,).
   Why shaping should help here: finishing the push moves the cube towards the target, which the reward
   node's progress (heuristic: image distance cube -> target) rewards at every step, while the sparse reward
   only fires when the cube ends inside the target region (random residuals get there rarely).
@@ -26,9 +27,11 @@ Episode loop (one timer at ``rate_hz``):
 2. **run** ``episode_steps`` control steps; actions are uniform random for the first ``warmup_steps``, then
    from the SAC actor. The reward of a step is the sum of ``reward/shaped`` messages received during it
    (``reward_mode: shaped``) or 1 when ``success_topic`` says success (``sparse``); success ends the episode
-   (terminal). The sim graph points ``success_topic`` at the ground truth ``/sim/success`` for both modes, so
-   the success rate is measured the same way for shaped and sparse. While an input is stale or the e-stop is
-   latched the arm holds and the step counter does not advance.
+   (terminal); with ``weak_push`` the episode also ends ``end_steps_after_base`` steps after the scripted
+   base is done (hand lifted: nothing left for the residual to act on), and steps before the residual acts
+   (``residual_from_phase``) are not stored. The sim graph points ``success_topic`` at the ground truth
+   ``/sim/success`` for both modes, so the success rate is measured the same way for shaped and sparse.
+   While an input is stale or the e-stop is latched the arm holds and the step counter does not advance.
 3. **update** -- the arm holds while ``updates_per_step * steps`` SAC gradient steps run (no learning in the
    control loop), then the episode is logged (``episodes.jsonl``, ``success_rate.png``) and a checkpoint is
    written every ``checkpoint_every`` episodes (:class:`robo_reward.real.finetune.RunDir`; survives kill -9).
@@ -102,12 +105,27 @@ class FinetuneNode(Node):
         self.base_policy: str = declare(self, "base_policy", "none",
                                         "none (SAC in joint space) or weak_push (residual on a weak scripted push)",
                                         choices=("none", "weak_push"))
-        self.stop_fraction: float = declare(self, "stop_fraction", 0.6,
+        self.stop_fraction: float = declare(self, "stop_fraction", 0.5,
                                             "weak_push: fraction of the push the base does before stopping",
                                             float_range=(0.0, 1.5))
         self.residual_scale: float = declare(self, "residual_scale", 0.015,
                                              "weak_push: residual metres per unit action per step",
                                              float_range=(0.0, 0.1))
+        self.residual_frame: str = declare(self, "residual_frame", "push",
+                                           "weak_push: residual axes: push (along the push, to its left, up) or "
+                                           "world (x, y, z)", choices=ResidualPushController.FRAMES)
+        self.residual_from_phase: int = declare(self, "residual_from_phase", 2,
+                                                "weak_push: base phase from which the residual acts (0 = always, "
+                                                "2 = from the push on; the approach stays scripted)",
+                                                int_range=(0, WeakPushBase.PHASES - 1))
+        self.finger_opening: float = declare(self, "finger_opening", 0.016,
+                                             "weak_push: finger joint position while pushing (m per finger; "
+                                             "0 = closed; slightly open = two contact points, the cube turns less)",
+                                             float_range=(0.0, 0.04))
+        self.end_after_base: int = declare(self, "end_steps_after_base", 3,
+                                           "weak_push: end the episode this many steps after the base is done "
+                                           "(lifted off the cube); 0 = always run episode_steps",
+                                           int_range=(0, 100_000))
         calib = declare(self, "camera_calibration", "sim", "weak_push: camera poses (sim = the simulator's cameras)",
                         choices=("sim",))
         self.locate_timeout_s: float = declare(self, "locate_timeout_s", 10.0,
@@ -193,7 +211,8 @@ class FinetuneNode(Node):
             return None
         base = WeakPushBase(cube[:2], goal[:2], stop_fraction=self.stop_fraction)
         rot = push_orientation(base.direction, panda_fk(self.io.joints.q[:7])[:3, :3])
-        return ResidualPushController(base, rot, residual_scale=self.residual_scale)
+        return ResidualPushController(base, rot, residual_scale=self.residual_scale, frame=self.residual_frame,
+                                      from_phase=self.residual_from_phase)
 
     # ------------------------------------------------------------------ inputs
     def _on_reward(self, msg: Float32) -> None:
@@ -263,7 +282,8 @@ class FinetuneNode(Node):
                     self.state = "reset"
                 return
         self._step, self._ret, self._max_prog, self._t_ep = 0, 0.0, 0.0, time.monotonic()
-        self._prev: tuple[np.ndarray, np.ndarray] | None = None
+        self._prev: tuple[np.ndarray, np.ndarray, bool] | None = None
+        self._done_steps = 0
         self._reward_acc, self._success = 0.0, False
         self.state = "run"
 
@@ -275,10 +295,11 @@ class FinetuneNode(Node):
         self._max_prog = max(self._max_prog, self.progress)
         if self._prev is not None:
             r = self._reward_acc if self.reward_mode == "shaped" else float(self._success)
-            self.buffer.add(self._prev[0], self._prev[1], self.reward_scale * r, obs, self._success)
+            if self._prev[2]:
+                self.buffer.add(self._prev[0], self._prev[1], self.reward_scale * r, obs, self._success)
             self._ret += r
             self.total_steps += 1
-            if self._success or self._step >= self.episode_steps:
+            if self._success or self._step >= self.episode_steps or self._base_finished():
                 self.io.command(None)
                 self._end_episode()
                 return
@@ -287,9 +308,20 @@ class FinetuneNode(Node):
         else:
             action = self.agent.act(obs)
         self.io.command(self._q_des(action))
-        self._prev = (obs, action.astype(np.float32))
+        # weak_push: a step whose residual was not applied (the scripted approach) is not a transition of the
+        # learner's decision process, so it is not stored
+        applied = self.controller.applied if self.base_policy == "weak_push" and self.controller else True
+        self._prev = (obs, action.astype(np.float32), applied)
         self._reward_acc = 0.0
         self._step += 1
+
+    def _base_finished(self) -> bool:
+        """weak_push: the base has been done (phase 4, hand lifted) for ``end_steps_after_base`` steps."""
+        if self.base_policy != "weak_push" or self.controller is None or self.end_after_base == 0:
+            return False
+        if self.controller.base.index >= WeakPushBase.PHASES - 1:
+            self._done_steps += 1
+        return self._done_steps >= self.end_after_base
 
     def _q_des(self, action: np.ndarray) -> np.ndarray:
         """Joint targets (J,) for ``action``: a joint delta, or the weak push plus the Cartesian residual."""
@@ -299,7 +331,7 @@ class FinetuneNode(Node):
         assert self.controller is not None
         q_des = q.copy()
         q_des[:7], _ = self.controller.target(q[:7], action)
-        q_des[7:] = 0.0  # fingers closed (push with the fingertips)
+        q_des[7:] = self.finger_opening  # push with the fingertips
         return q_des
 
     def _base_log(self) -> dict[str, Any]:

@@ -107,3 +107,22 @@ def test_residual_is_bounded_and_obs_shape() -> None:
     np.testing.assert_allclose(ctl.obs(ee, 0.3, 0.5)[:2], ee[:2] - [0.52, 0.01], atol=1e-6)
     with pytest.raises(ValueError, match="stop_fraction"):
         WeakPushBase(np.zeros(2), np.ones(2), stop_fraction=2.0)
+
+
+def test_push_frame_residual_and_phase_gate() -> None:
+    base = WeakPushBase(np.array([0.5, 0.0]), np.array([0.5, 0.2]), stop_fraction=0.0)  # push along +y
+    ee = panda_ee_position(HOME)
+    ctl = ResidualPushController(base, panda_fk(HOME)[:3, :3], residual_scale=0.01, frame="push", from_phase=2)
+    np.testing.assert_allclose(ctl.to_world(np.array([1.0, 0.0, 0.0])), [0.0, 1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(ctl.to_world(np.array([0.0, 1.0, -1.0])), [-1.0, 0.0, -1.0], atol=1e-12)  # left
+    _, sp_base = ResidualPushController(base, ctl.rot_des, frame="push").target(HOME, None)
+    base.index = 0
+    _, sp = ctl.target(HOME, np.array([1.0, 1.0, 1.0]))  # approach (phase 0): the residual is ignored
+    assert not ctl.applied
+    np.testing.assert_allclose(sp, sp_base, atol=1e-12)
+    base.index, ctl.setpoint = 4, None  # base done: only the residual moves the setpoint, along the push
+    _, sp = ctl.target(HOME, np.array([1.0, 0.0, 0.0]))
+    assert ctl.applied
+    np.testing.assert_allclose(sp - ee, [0.0, 0.01, 0.0], atol=1e-9)
+    with pytest.raises(ValueError, match="frame"):
+        ResidualPushController(base, ctl.rot_des, frame="tool")

@@ -19,7 +19,9 @@ GRAPH = Path(__file__).resolve().parents[2] / "launch" / "sim_arm.yaml"
 
 def test_killed_finetune_resumes_from_checkpoint(ros_env: dict[str, str], probe: Any, tmp_path: Path) -> None:
     run = tmp_path / "run"
-    args = {"mode": "finetune", "run_dir": str(run), "episodes": "4", "episode_steps": "6", "rate_hz": "10.0"}
+    # residual from phase 0: every control step is a stored transition (episodes of 6 steps end in the approach)
+    args = {"mode": "finetune", "run_dir": str(run), "episodes": "4", "episode_steps": "6", "rate_hz": "10.0",
+            "residual_from_phase": "0"}
     graph = load_graph(GRAPH, args)
     log = run / "episodes.jsonl"
     with Bringup(graph, env=ros_env, log_dir=tmp_path / "logs") as bring:
