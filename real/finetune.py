@@ -145,3 +145,93 @@ class RunDir:
         plt.close(fig)
         os.replace(tmp, self.plot_path)
         return self.plot_path
+
+
+# ---------------------------------------------------------------------- reward <-> step matching
+STAMPED_LAYOUT = ("stamp_sec", "stamp_nanosec", "progress", "shaped", "success")
+"""Fields of one ``reward/stamped`` (std_msgs/Float64MultiArray) message, in order: the header stamp of the
+newest frame of the scored frame set (sec and nanosec are exact in float64), Phi of that set, the shaped reward
+``success_bonus * success + gamma * Phi(set) - Phi(previous set)`` and success (0/1)."""
+
+
+@dataclass(frozen=True)
+class StampedReward:
+    stamp_ns: int
+    progress: float
+    shaped: float
+    success: bool
+
+    @staticmethod
+    def from_array(data: Any) -> StampedReward:
+        """Parse the ``STAMPED_LAYOUT`` values of a ``reward/stamped`` message."""
+        if len(data) < len(STAMPED_LAYOUT):
+            raise ValueError(f"reward/stamped needs {len(STAMPED_LAYOUT)} values {STAMPED_LAYOUT}, got {len(data)}")
+        return StampedReward(int(data[0]) * 1_000_000_000 + int(data[1]), float(data[2]), float(data[3]),
+                             bool(data[4] >= 0.5))
+
+    def to_array(self) -> list[float]:
+        return [float(self.stamp_ns // 1_000_000_000), float(self.stamp_ns % 1_000_000_000), self.progress,
+                self.shaped, float(self.success)]
+
+
+def frame_set_stamp(stamps_ns: dict[str, int], topics: list[str], tolerance_ns: int) -> int | None:
+    """Stamp of the frame set made of the latest frame of every topic: the newest stamp (as the reward node's
+    pairing), or None when a topic has no frame yet or the stamps spread more than ``tolerance_ns``."""
+    if not topics or any(t not in stamps_ns for t in topics):
+        return None
+    vals = [stamps_ns[t] for t in topics]
+    return max(vals) if max(vals) - min(vals) <= tolerance_ns else None
+
+
+class RewardMatcher:
+    """Assigns the reward node's stamped outputs to control steps by the camera stamp of the step's frames.
+
+    A control step goes from the frame set of ``s`` (stamp ``T_s``) to the frame set of ``s'`` (``T_s'``); its
+    shaped reward is the sum of the ``shaped`` values of the scored sets with ``T_s < stamp <= T_s'`` (one set
+    when the camera and control rates match; the potential differences telescope over several), its progress
+    and success those of the set at ``T_s'``. The step is ready only once the set at ``T_s'`` (within
+    ``tolerance_ns``) has arrived; the reward topic is reliable and in stamp order, so the earlier ones are in.
+    ``begin_episode(after_ns)`` forgets everything and ignores sets stamped at or before ``after_ns`` (frames
+    rendered before the reset), so the previous episode never leaks into the new one.
+    """
+
+    def __init__(self, tolerance_ns: int = 1_000_000, maxlen: int = 200) -> None:
+        self.tolerance_ns = int(tolerance_ns)
+        self.maxlen = int(maxlen)
+        self.after_ns = -1
+        self._sets: list[StampedReward] = []
+        self.ignored = 0
+
+    def begin_episode(self, after_ns: int) -> None:
+        self.after_ns = int(after_ns)
+        self._sets.clear()
+
+    def add(self, rec: StampedReward) -> bool:
+        """Keep ``rec`` unless it predates the episode or is out of order; returns whether it was kept."""
+        if rec.stamp_ns <= self.after_ns or (self._sets and rec.stamp_ns <= self._sets[-1].stamp_ns):
+            self.ignored += 1
+            return False
+        self._sets.append(rec)
+        if len(self._sets) > self.maxlen:
+            del self._sets[: len(self._sets) - self.maxlen]
+        return True
+
+    def lookup(self, stamp_ns: int) -> StampedReward | None:
+        """The scored set at ``stamp_ns`` (within the tolerance), or None if it has not arrived."""
+        for rec in reversed(self._sets):
+            if abs(rec.stamp_ns - stamp_ns) <= self.tolerance_ns:
+                return rec
+            if rec.stamp_ns < stamp_ns - self.tolerance_ns:
+                return None
+        return None
+
+    def step_reward(self, prev: StampedReward | None, stamp_ns: int) -> tuple[float, StampedReward] | None:
+        """(shaped reward of the step from the set ``prev`` (that of ``s``) to the set at ``stamp_ns`` (``s'``), that
+        set), or None while the ``s'`` set has not arrived. ``prev=None``: first observation of the episode, 0."""
+        end = self.lookup(stamp_ns)
+        if end is None:
+            return None
+        if prev is None:
+            return 0.0, end
+        r = sum(s.shaped for s in self._sets if prev.stamp_ns < s.stamp_ns <= end.stamp_ns)
+        return float(r), end

@@ -22,11 +22,20 @@ Episode loop (one timer at ``rate_hz``):
 
 1. **reset** -- call ``reset_service`` (std_srvs/Trigger, e.g. the sim arm's ``/sim/reset``); with
    ``reset_service: ""`` wait for an operator to call ``finetune/start_episode`` (Trigger) after resetting the
-   arm by hand. Then call the reward node's ``reward/reset_episode`` and wait ``settle_s`` for fresh inputs
-   (``weak_push``: and until the cube and target are found in the images).
+   arm by hand. Only once the arm reset has completed, call the reward node's ``reward/reset_episode`` (it
+   drops frames stamped before it handles the call) and wait ``settle_s`` for fresh inputs. Camera frames
+   stamped before the reset completed are never used for the new episode (``weak_push``: the cube and target
+   are located in the first frames stamped after it).
 2. **run** ``episode_steps`` control steps; actions are uniform random for the first ``warmup_steps``, then
-   from the SAC actor. The reward of a step is the sum of ``reward/shaped`` messages received during it
-   (``reward_mode: shaped``) or 1 when ``success_topic`` says success (``sparse``); success ends the episode
+   from the SAC actor. **Credit assignment by camera stamp**: the observation of a step is built from one
+   camera frame set (the latest frame per camera, stamped ``T``; for the steps after the first, stamped after
+   the previous command was sent) and from the reward node's output for that very set, read from
+   ``stamped_topic`` (``reward/stamped``: ``[stamp_sec, stamp_nanosec, progress, shaped, success]``) and
+   matched by stamp (:class:`robo_reward.real.finetune.RewardMatcher`). The step waits until that output has
+   arrived (at most ``reward_timeout_s``), so the stored transition ``(s, a, r, s')`` gets exactly the shaped
+   reward of the frames between ``s`` and ``s'`` (``reward_mode: shaped``) -- not whatever arrived during the
+   control period. A step whose reward times out is executed but not stored (``reward_timeouts`` in the log).
+   ``sparse``: the reward is 1 when ``success_topic`` says success; success ends the episode
    (terminal); with ``weak_push`` the episode also ends ``end_steps_after_base`` steps after the scripted
    base is done (hand lifted: nothing left for the residual to act on), and steps before the residual acts
    (``residual_from_phase``) are not stored. The sim graph points ``success_topic`` at the ground truth
@@ -47,11 +56,11 @@ from typing import Any, Sequence
 import numpy as np
 import rclpy
 from rclpy.node import Node
-from std_msgs.msg import Bool, Float32
+from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import Trigger
 
-from robo_reward.real.finetune import RunDir
-from robo_reward.real.nodes._common import OUTPUT_QOS, declare
+from robo_reward.real.finetune import RewardMatcher, RunDir, StampedReward, frame_set_stamp
+from robo_reward.real.nodes._common import OUTPUT_QOS, declare, stamp_to_ns
 from robo_reward.real.heuristic import GREEN, RED
 from robo_reward.real.images import MalformedImageError, image_to_rgb
 from robo_reward.real.kinematics import panda_ee_position, panda_fk
@@ -76,8 +85,14 @@ class FinetuneNode(Node):
         reset_service = declare(self, "reset_service", "/sim/reset",
                                 "Trigger service that resets the arm; empty = wait for finetune/start_episode")
         reward_reset = declare(self, "reward_reset_service", "reward/reset_episode", "reward node's episode reset")
-        reward_topic = declare(self, "reward_topic", "reward/shaped", "std_msgs/Float32 shaped reward")
-        progress_topic = declare(self, "progress_topic", "reward/progress", "std_msgs/Float32 progress")
+        stamped_topic = declare(self, "stamped_topic", "reward/stamped",
+                                "reward node's stamped outputs (std_msgs/Float64MultiArray, see STAMPED_LAYOUT)")
+        self.reward_timeout_s: float = declare(self, "reward_timeout_s", 0.5,
+                                               "max wait for the reward node's output of a step's frames (s)",
+                                               float_range=(0.01, 60.0))
+        self.sync_tolerance_ns = int(1e9 * declare(self, "sync_tolerance_s", 0.02,
+                                                   "max stamp spread of the latest frames of the cameras (s)",
+                                                   float_range=(0.0, 1.0)))
         success_topic = declare(self, "success_topic", "reward/success", "std_msgs/Bool success")
         self.settle_s: float = declare(self, "settle_s", 0.5, "wait after a reset before the episode starts (s)",
                                        float_range=(0.0, 60.0))
@@ -137,7 +152,7 @@ class FinetuneNode(Node):
 
         torch.set_num_threads(threads)
 
-        self.io = ControlIO(self, keep_images=self.base_policy == "weak_push")
+        self.io = ControlIO(self, keep_images=True)
         j = len(self.io.limits.joint_names)
         if self.base_policy == "weak_push":
             self._setup_weak_push(calib)
@@ -160,15 +175,19 @@ class FinetuneNode(Node):
         self.reset_client = self.create_client(Trigger, reset_service) if reset_service else None
         self.reward_reset_client = self.create_client(Trigger, reward_reset) if reward_reset else None
         self.create_service(Trigger, "finetune/start_episode", self._on_start_episode)
-        self.create_subscription(Float32, reward_topic, self._on_reward, OUTPUT_QOS)
-        self.create_subscription(Float32, progress_topic, self._on_progress, OUTPUT_QOS)
+        self.matcher = RewardMatcher()
+        self.create_subscription(Float64MultiArray, stamped_topic, self._on_stamped, OUTPUT_QOS)
         self.create_subscription(Bool, success_topic, self._on_success, OUTPUT_QOS)
         self.finished = self.episodes_done >= self.episodes
         self.state = "reset"
         self._pending: Any = None
         self._operator_go = False
         self._settle_until = 0.0
-        self._reward_acc, self._success, self.progress = 0.0, False, 0.0
+        self._success, self.progress = False, 0.0
+        self._reset_done_ns = 0
+        self._reward_future: Any = None
+        self._wait: tuple[int, dict[str, Any], float] | None = None
+        self.topics: list[str] = list(self.get_parameter("image_topics").value)
         self.create_timer(1.0 / self.io.rate_hz, self._tick)
 
     def _setup_weak_push(self, calib: str) -> None:
@@ -189,11 +208,12 @@ class FinetuneNode(Node):
         self.topic_view = dict(zip(topics, self.cam_views))
         self.controller: ResidualPushController | None = None
 
-    def _images(self) -> dict[str, np.ndarray]:
-        """Latest camera frame per calibrated view, (H, W, 3) uint8 RGB."""
+    def _images(self, msgs: dict[str, Any] | None = None) -> dict[str, np.ndarray]:
+        """Camera frame per calibrated view, (H, W, 3) uint8 RGB, from ``msgs`` (default: the latest ones)."""
+        msgs = self.io.images if msgs is None else msgs
         images = {}
         for topic, view in self.topic_view.items():
-            msg = self.io.images.get(topic)
+            msg = msgs.get(topic)
             if msg is not None:
                 try:
                     images[view] = image_to_rgb(msg)
@@ -201,9 +221,9 @@ class FinetuneNode(Node):
                     continue
         return images
 
-    def _make_controller(self) -> ResidualPushController | None:
-        """Locate cube and target in the latest images and build this episode's weak push; None if not found."""
-        images = self._images()
+    def _make_controller(self, msgs: dict[str, Any]) -> ResidualPushController | None:
+        """Locate cube and target in the images ``msgs`` and build this episode's weak push; None if not found."""
+        images = self._images(msgs)
         cube = locate_on_table(images, self.cameras, RED)
         goal = locate_on_table(images, self.cameras, GREEN, plane_z=0.0)
         if cube is None or goal is None:
@@ -215,11 +235,23 @@ class FinetuneNode(Node):
                                       from_phase=self.residual_from_phase)
 
     # ------------------------------------------------------------------ inputs
-    def _on_reward(self, msg: Float32) -> None:
-        self._reward_acc += float(msg.data)
+    def _on_stamped(self, msg: Float64MultiArray) -> None:
+        try:
+            rec = StampedReward.from_array(msg.data)
+        except ValueError as exc:
+            self.get_logger().warning(str(exc), throttle_duration_sec=5.0)
+            return
+        if self.matcher.add(rec) and self.state == "run" and self._wait is not None and rec.stamp_ns >= self._wait[0]:
+            self._tick_run()  # the awaited reward: take the step now, not at the next timer tick
 
-    def _on_progress(self, msg: Float32) -> None:
-        self.progress = float(msg.data)
+    def _frames(self, after_ns: int) -> tuple[int, dict[str, Any]] | None:
+        """(stamp, messages) of the latest frame set if it is stamped after ``after_ns``, else None."""
+        msgs = dict(self.io.images)
+        stamp = frame_set_stamp({t: stamp_to_ns(m.header.stamp) for t, m in msgs.items()}, self.topics,
+                                self.sync_tolerance_ns)
+        if stamp is None or stamp <= after_ns:
+            return None
+        return stamp, msgs
 
     def _on_success(self, msg: Bool) -> None:
         self._success = self._success or bool(msg.data)
@@ -230,10 +262,10 @@ class FinetuneNode(Node):
         return response
 
     # ------------------------------------------------------------------ loop
-    def _obs(self) -> np.ndarray:
+    def _obs(self, msgs: dict[str, Any]) -> np.ndarray:
         if self.base_policy == "weak_push":
             assert self.controller is not None
-            cube = locate_on_table(self._images(), self.cameras, RED)
+            cube = locate_on_table(self._images(msgs), self.cameras, RED)
             self.controller.observe_cube(None if cube is None else cube[:2])
             return self.controller.obs(panda_ee_position(self.io.joints.q[:7]), self.progress,
                                        self._step / self.episode_steps)
@@ -258,14 +290,25 @@ class FinetuneNode(Node):
             elif self.reset_client.service_is_ready():
                 self._pending = self.reset_client.call_async(Trigger.Request())
             return
-        if self._pending != "reward" and not self._pending.done():
-            return
-        if self._pending != "reward":
+        if self._pending not in ("reward", "reward_wait") and not self._pending.done():
+            return  # the arm reset is still running
+        if self._pending not in ("reward", "reward_wait"):
             self._pending = "reward"
-        if self.reward_reset_client is not None:
-            if not self.reward_reset_client.service_is_ready():
+        if self._pending == "reward":
+            if self.reward_reset_client is None:
+                self._reward_future = None
+            elif not self.reward_reset_client.service_is_ready():
                 return
-            self.reward_reset_client.call_async(Trigger.Request())
+            else:
+                # only after the arm reset completed: the reward node drops frames stamped before it handles this
+                self._reward_future = self.reward_reset_client.call_async(Trigger.Request())
+            self._pending = "reward_wait"
+        if self._reward_future is not None and not self._reward_future.done():
+            return
+        # arm and reward node are reset: frames stamped up to now may show the old scene or be scored in the old
+        # episode's context, so the new episode uses only frames (and reward outputs) stamped after this moment
+        self._reset_done_ns = self.get_clock().now().nanoseconds
+        self.matcher.begin_episode(self._reset_done_ns)
         self._pending = None
         self._settle_until = time.monotonic() + self.settle_s
         self.state = "settle"
@@ -273,8 +316,15 @@ class FinetuneNode(Node):
     def _tick_settle(self) -> None:
         if time.monotonic() < self._settle_until or not self.io.inputs_ok():
             return
+        frames = self._frames(self._reset_done_ns)
+        if frames is None:
+            if time.monotonic() > self._settle_until + self.locate_timeout_s:
+                self.get_logger().warning(f"no camera frames stamped after the reset for {self.locate_timeout_s} s; "
+                                          "resetting again")
+                self.state = "reset"
+            return
         if self.base_policy == "weak_push":
-            self.controller = self._make_controller()
+            self.controller = self._make_controller(frames[1])
             if self.controller is None:
                 if time.monotonic() > self._settle_until + self.locate_timeout_s:
                     self.get_logger().warning(f"weak_push: cube/target not found for {self.locate_timeout_s} s "
@@ -283,19 +333,42 @@ class FinetuneNode(Node):
                 return
         self._step, self._ret, self._max_prog, self._t_ep = 0, 0.0, 0.0, time.monotonic()
         self._prev: tuple[np.ndarray, np.ndarray, bool] | None = None
-        self._done_steps = 0
-        self._reward_acc, self._success = 0.0, False
+        self._prev_set: StampedReward | None = None
+        self._last_cmd_ns = self._reset_done_ns
+        self._wait = None
+        self._done_steps, self._timeouts = 0, 0
+        self._success = False
         self.state = "run"
 
     def _tick_run(self) -> None:
         if not self.io.inputs_ok():
             self.io.command(None)  # hold; the step counter waits
             return
-        obs = self._obs()
+        if self._wait is None:
+            # the frames of this step's observation: the first set stamped after the previous command was sent
+            frames = self._frames(self._last_cmd_ns)
+            if frames is None:
+                return
+            self._wait = (frames[0], frames[1], time.monotonic())
+        stamp, msgs, t_wait = self._wait
+        matched = self.matcher.step_reward(self._prev_set, stamp)
+        if matched is None and time.monotonic() - t_wait < self.reward_timeout_s:
+            return  # the reward node's output for these frames is not in yet
+        self._wait = None
+        timed_out = matched is None
+        if matched is not None:
+            shaped, self._prev_set = matched
+            self.progress = self._prev_set.progress
+        else:
+            shaped = 0.0
+            self._timeouts += 1
+            self.get_logger().warning(f"no reward for the frames stamped {stamp} ns within {self.reward_timeout_s} s; "
+                                      "the step is not stored", throttle_duration_sec=5.0)
+        obs = self._obs(msgs)
         self._max_prog = max(self._max_prog, self.progress)
         if self._prev is not None:
-            r = self._reward_acc if self.reward_mode == "shaped" else float(self._success)
-            if self._prev[2]:
+            r = shaped if self.reward_mode == "shaped" else float(self._success)
+            if self._prev[2] and not timed_out:
                 self.buffer.add(self._prev[0], self._prev[1], self.reward_scale * r, obs, self._success)
             self._ret += r
             self.total_steps += 1
@@ -308,11 +381,11 @@ class FinetuneNode(Node):
         else:
             action = self.agent.act(obs)
         self.io.command(self._q_des(action))
+        self._last_cmd_ns = self.get_clock().now().nanoseconds
         # weak_push: a step whose residual was not applied (the scripted approach) is not a transition of the
         # learner's decision process, so it is not stored
         applied = self.controller.applied if self.base_policy == "weak_push" and self.controller else True
         self._prev = (obs, action.astype(np.float32), applied)
-        self._reward_acc = 0.0
         self._step += 1
 
     def _base_finished(self) -> bool:
@@ -353,7 +426,7 @@ class FinetuneNode(Node):
                "success": bool(self._success), "final_progress": round(self.progress, 4),
                "max_progress": round(self._max_prog, 4), "buffer_size": self.buffer.size,
                "total_steps": self.total_steps, "updates": self.agent.updates, "reward_mode": self.reward_mode,
-               "base_policy": self.base_policy,
+               "base_policy": self.base_policy, "reward_timeouts": self._timeouts,
                "episode_s": round(t_update - self._t_ep, 3), "update_s": round(time.monotonic() - t_update, 3),
                **{k: round(v, 5) for k, v in losses.items()}, **self._base_log()}
         self.run.append_log(row)

@@ -9,10 +9,16 @@ Publications (``OUTPUT_QOS``: reliable, depth 10):
   ``reward/shaped``   std_msgs/Float32  r = success_bonus * success + gamma * Phi(s') - Phi(s)  (0 on the first set)
   ``reward/success``  std_msgs/Bool     success_prob >= success_threshold
   ``reward/stamp``    std_msgs/Header   stamp of the newest frame in the scored set (for latency measurement)
+  ``reward/stamped``  std_msgs/Float64MultiArray  the same set's outputs with its stamp, for consumers that must
+                      match rewards to frames (the fine-tuning node): ``[stamp_sec, stamp_nanosec, progress,
+                      shaped, success]`` (:data:`robo_reward.real.finetune.STAMPED_LAYOUT`; dims labelled)
   ``/diagnostics``    diagnostic_msgs/DiagnosticArray  latency p50/p99, rate, malformed / stale / dropped frames
 
 Services: ``reward/reset_episode`` (std_srvs/Trigger): the next paired set starts a new episode
-(``model.reset``). The task is the dynamic string parameter ``task``: set it through the node's standard
+(``model.reset``). Frames stamped at or before the moment the reset is handled are dropped (counted as
+``pre_reset_frames``): call it after the arm/scene reset has completed, so a frame rendered before the reset
+and still in flight can never become the new episode's first set (whose potential is the baseline; the
+heuristic model also takes its reference distance from it). The task is the dynamic string parameter ``task``: set it through the node's standard
 ``/<node>/set_parameters`` service (``ros2 param set /reward_node task pick_place``); models with a
 ``set_task(str)`` method get it forwarded.
 """
@@ -28,9 +34,10 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from sensor_msgs.msg import Image
-from std_msgs.msg import Bool, Float32, Header
+from std_msgs.msg import Bool, Float32, Float64MultiArray, Header, MultiArrayDimension
 from std_srvs.srv import Trigger
 
+from robo_reward.real.finetune import STAMPED_LAYOUT, StampedReward
 from robo_reward.real.images import MalformedImageError, image_to_rgb, resize_rgb
 from robo_reward.real.models import load_progress_model
 from robo_reward.real.nodes._common import OUTPUT_QOS, declare, run_node, sensor_qos, stamp_to_ns
@@ -87,6 +94,8 @@ class RewardNode(Node):
         self.received = {t: 0 for t in self.topics}
         self.malformed: dict[str, int] = {"encoding": 0, "size": 0, "empty": 0}
         self.stale = 0
+        self.pre_reset = 0
+        self._reset_after_ns = -1
         self.skipped_sets = 0
         self.scored = 0
         self._latency_ms: deque[float] = deque(maxlen=300)
@@ -100,6 +109,7 @@ class RewardNode(Node):
         self.pub_reward = self.create_publisher(Float32, "reward/shaped", OUTPUT_QOS)
         self.pub_success = self.create_publisher(Bool, "reward/success", OUTPUT_QOS)
         self.pub_stamp = self.create_publisher(Header, "reward/stamp", OUTPUT_QOS)
+        self.pub_stamped = self.create_publisher(Float64MultiArray, "reward/stamped", OUTPUT_QOS)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", OUTPUT_QOS)
         for t in self.topics:
             self.create_subscription(Image, t, lambda msg, t=t: self._on_image(t, msg), sensor_qos(depth))
@@ -134,6 +144,7 @@ class RewardNode(Node):
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         self._need_reset = True
         self.pairer.reset()
+        self._reset_after_ns = self.get_clock().now().nanoseconds
         response.success = True
         response.message = "episode reset: the next paired frame set starts a new episode"
         return response
@@ -144,6 +155,9 @@ class RewardNode(Node):
         stamp_ns = stamp_to_ns(msg.header.stamp)
         if now_ns - stamp_ns > self.stale_after_s * 1e9:
             self.stale += 1
+            return
+        if stamp_ns <= self._reset_after_ns:  # rendered before the episode reset: never the new episode's frame
+            self.pre_reset += 1
             return
         try:
             img = resize_rgb(image_to_rgb(msg), self.image_size)
@@ -179,6 +193,9 @@ class RewardNode(Node):
         hdr = Header(frame_id=self.task)
         hdr.stamp.sec, hdr.stamp.nanosec = stamp_ns // 1_000_000_000, stamp_ns % 1_000_000_000
         self.pub_stamp.publish(hdr)
+        arr = Float64MultiArray(data=StampedReward(stamp_ns, phi, reward, success).to_array())
+        arr.layout.dim = [MultiArrayDimension(label=",".join(STAMPED_LAYOUT), size=len(STAMPED_LAYOUT), stride=1)]
+        self.pub_stamped.publish(arr)
         self.scored += 1
         self._latency_ms.append((self.get_clock().now().nanoseconds - stamp_ns) / 1e6)
         self._score_times.append(time.monotonic())
@@ -190,6 +207,7 @@ class RewardNode(Node):
         out.update({f"malformed/{k}": n for k, n in self.malformed.items()})
         out["malformed_total"] = sum(self.malformed.values())
         out["stale_frames"] = self.stale
+        out["pre_reset_frames"] = self.pre_reset
         out["dropped_frames"] = sum(self.pairer.dropped.values()) + sum(self.pairer.out_of_order.values())
         out["skipped_sets"] = self.skipped_sets
         out["scored_sets"] = self.scored

@@ -1,7 +1,8 @@
 """Fixtures for the ROS 2 tests: an isolated DDS domain per test session, process helpers, a probe node.
 
 Every process gets ``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` and a ``ROS_DOMAIN_ID`` derived from the pytest
-pid, so parallel sessions (and other machines) never see each other's topics.
+pid (or ``ROBO_REWARD_TEST_DOMAIN_ID`` when set, to stay clear of ids in use), so parallel sessions (and other
+machines) never see each other's topics.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import yaml
 
 from robo_reward.real.live import spin_until
 
-DOMAIN_ID = 1 + os.getpid() % 100
+DOMAIN_ID = int(os.environ.get("ROBO_REWARD_TEST_DOMAIN_ID", 1 + os.getpid() % 100))  # fixed id: set it
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ["ROS_DOMAIN_ID"] = str(DOMAIN_ID)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

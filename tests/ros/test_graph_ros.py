@@ -97,3 +97,47 @@ def test_sim_graph_progress_rises_for_expert_and_stays_low_for_failure(ros_env: 
     progress, success = _run_episode(ros_env, probe, trigger, "missed_grasp", 5.0, tmp_path)
     assert not any(success)
     assert len(progress) >= 10 and max(progress) < 0.3, progress
+
+
+def test_reward_node_stamped_output_and_reset_drops_older_frames(start_node: Any, probe: Any, trigger: Any) -> None:
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Float64MultiArray
+
+    from robo_reward.real.finetune import STAMPED_LAYOUT, StampedReward
+    from robo_reward.real.images import fill_image_msg
+
+    proc = start_node("robo_reward.real.nodes.reward_node", "reward_node", image_topics=["/cam/image_raw"],
+                      views=["front"], image_size=32, gamma=0.9)
+    pub = probe.create_publisher(Image, "/cam/image_raw", 10)
+    out: list[StampedReward] = []
+    labels: list[str] = []
+
+    def on_stamped(m: Any) -> None:
+        out.append(StampedReward.from_array(m.data))
+        labels.extend(d.label for d in m.layout.dim)
+
+    probe.create_subscription(Float64MultiArray, "/reward/stamped", on_stamped, 10)
+
+    def send(k: int, stamp_ns: int) -> None:
+        msg = fill_image_msg(Image(), _scene(k), "rgb8")
+        msg.header.stamp.sec, msg.header.stamp.nanosec = stamp_ns // 10**9, stamp_ns % 10**9
+        pub.publish(msg)
+        probe.spin_for(0.05)
+
+    def now() -> int:
+        return int(probe.get_clock().now().nanoseconds)
+
+    assert probe.spin_for(30.0, lambda: (send(0, now()) or bool(out))), proc.log()
+    assert labels[0] == ",".join(STAMPED_LAYOUT)
+    old = now()  # a frame of the old scene (cube on the target), rendered before the reset...
+    assert trigger("/reward/reset_episode").success
+    out.clear()
+    send(9, old)  # ...arriving after it: dropped, it must not set the new episode's baseline
+    s1, s2 = now(), now() + 1000
+    send(0, s1)
+    send(2, s2)
+    assert probe.spin_for(5.0, lambda: len(out) >= 2), proc.log()
+    assert [r.stamp_ns for r in out] == [s1, s2]  # exact frame stamps, the stale frame never scored
+    assert out[0].shaped == 0.0  # first set of the episode
+    assert out[1].progress > out[0].progress
+    assert out[1].shaped == pytest.approx(0.9 * out[1].progress - out[0].progress, abs=1e-6)
