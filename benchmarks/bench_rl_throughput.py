@@ -4,8 +4,8 @@ reward frequency, number of envs and worker processes (issue target: >= 100 env 
 Every configuration is a real ``robo_reward.rl.train.run``: PyBullet stepping, rendering the reward's camera
 views, the learned reward model (backbone + hop model, PBRS), and SAC updates (1 gradient step per vec step,
 batch 256), with evaluation, checkpoints, TensorBoard and video off. The first ``--learning-starts`` steps (random
-actions, no updates) are excluded from the figure by timing two runs of different length and taking the
-difference, so the reported rate is the steady-state rate of the training loop.
+actions, no updates) are excluded from the figure by timing ``model.learn`` in two runs of different length and
+taking the difference, so the reported rate is the steady-state rate of the training loop.
 
 Also prints a component breakdown measured in the same process: physics step, rendering one view, one reward-model
 query per env, one SAC gradient step.
@@ -42,7 +42,12 @@ SPARSE = "sparse reward (no rendering, no reward model), 1 env"
 
 
 def train_once(args: argparse.Namespace, overrides: dict, steps: int, reward: str, tmp: Path) -> float:
-    """Wall seconds of one training run of ``steps`` env steps."""
+    """Seconds inside ``model.learn`` (evaluation excluded) of one training run of ``steps`` env steps.
+
+    Env construction (worker processes, PyBullet, the reward model) is outside ``learn`` and not counted: it is a
+    one-off cost, and with worker processes the first run also starts the forkserver, which would bias a
+    difference of two wall times.
+    """
     from robo_reward.rl import AlgoConfig, TrainConfig
     from robo_reward.rl.train import run
 
@@ -51,9 +56,8 @@ def train_once(args: argparse.Namespace, overrides: dict, steps: int, reward: st
                       total_steps=steps, eval_every=0, final_eval_episodes=0, checkpoint_every=0, tensorboard=False,
                       progress_bar=False, video=False, torch_threads=args.threads, device="cpu",
                       output_dir=str(tmp / f"run_{time.monotonic_ns()}"), seed=0, **overrides)
-    t0 = time.perf_counter()
-    run(cfg)
-    return time.perf_counter() - t0
+    res = run(cfg)
+    return float(res["train_seconds"]) - float(res.get("eval_seconds") or 0.0)
 
 
 def steady_rate(args: argparse.Namespace, overrides: dict, reward: str, tmp: Path) -> dict:
