@@ -35,6 +35,8 @@ Episode loop (one timer at ``rate_hz``):
    arrived (at most ``reward_timeout_s``), so the stored transition ``(s, a, r, s')`` gets exactly the shaped
    reward of the frames between ``s`` and ``s'`` (``reward_mode: shaped``) -- not whatever arrived during the
    control period. A step whose reward times out is executed but not stored (``reward_timeouts`` in the log).
+   Frame stamps are compared with this node's clock (reset and command times), so cameras must stamp in the
+   host's ROS time (as the sim arm and ``realsense2_camera`` do by default), not in a device clock.
    ``sparse``: the reward is 1 when ``success_topic`` says success; success ends the episode
    (terminal); with ``weak_push`` the episode also ends ``end_steps_after_base`` steps after the scripted
    base is done (hand lifted: nothing left for the residual to act on), and steps before the residual acts
