@@ -91,6 +91,17 @@ class Reference:
         )
 
 
+def other_references(ep: EmbeddedEpisode, pool: Sequence[EmbeddedEpisode], texts: dict[str, np.ndarray],
+                     k: int = 1) -> list[Reference]:
+    """Up to ``k`` references for scoring ``ep``, from *different* successful episodes of its task (by name)."""
+    base = ep.name.removesuffix("/reversed")
+    refs = [Reference.from_episode(c, texts.get(ep.task)) for c in sorted(pool, key=lambda e: e.name)
+            if c.task == ep.task and c.outcome == "success" and c.name != base][:k]
+    if not refs:
+        raise ValueError(f"no other successful episode of task {ep.task!r} to use as reference for {ep.name}")
+    return refs
+
+
 def label_episode_stages(
     stages: Sequence[tuple[str, int, int]],
     num_frames: int,

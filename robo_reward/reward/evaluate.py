@@ -29,7 +29,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from robo_reward.reward.calibration import OUTCOME_CLASSES, classify_outcomes, curve_features, peak_progress
-from robo_reward.reward.data import EmbeddedEpisode, Reference
+from robo_reward.reward.data import EmbeddedEpisode, Reference, other_references
 from robo_reward.reward.scoring import EpisodeScore, ProgressScorer
 
 logger = logging.getLogger(__name__)
@@ -85,14 +85,13 @@ def auroc(scores_pos: Sequence[float], scores_neg: Sequence[float]) -> float:
 def references_for(ep: EmbeddedEpisode, pool: Sequence[EmbeddedEpisode], texts: dict[str, np.ndarray | None],
                    fallback: dict[str, Reference], k: int = 1) -> list[Reference]:
     """Up to ``k`` references from other successful episodes of the task in ``pool`` (by name), else the stored one."""
-    base = ep.name.removesuffix("/reversed")
-    refs = [Reference.from_episode(c, texts.get(ep.task)) for c in sorted(pool, key=lambda e: e.name)
-            if c.task == ep.task and c.outcome == "success" and c.name != base][:k]
-    if refs:
-        return refs
-    if ep.task in fallback and fallback[ep.task].source != base:
-        return [fallback[ep.task]]
-    raise ValueError(f"no reference demo for task {ep.task!r} other than episode {base}")
+    try:
+        return other_references(ep, pool, texts, k)  # type: ignore[arg-type]
+    except ValueError:
+        base = ep.name.removesuffix("/reversed")
+        if ep.task in fallback and fallback[ep.task].source != base:
+            return [fallback[ep.task]]
+        raise ValueError(f"no reference demo for task {ep.task!r} other than episode {base}") from None
 
 
 def evaluate_embedded(

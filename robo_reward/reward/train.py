@@ -22,7 +22,7 @@ import torch
 from robo_reward.backbones.base import BackboneConfig, resolve_device
 from robo_reward.backbones.text import TextEncoderConfig
 from robo_reward.reward.calibration import curve_features, fit_outcome_thresholds, fit_temperature, peak_progress
-from robo_reward.reward.data import EmbeddedEpisode, Reference, load_embedded_episodes
+from robo_reward.reward.data import EmbeddedEpisode, Reference, load_embedded_episodes, other_references
 from robo_reward.reward.model import RewardModelConfig
 from robo_reward.reward.pipeline import RewardPipeline, config_to_dict, save_reward_model
 from robo_reward.reward.scoring import ProgressScorer
@@ -121,17 +121,6 @@ def pick_references(episodes: Sequence[EmbeddedEpisode], texts: dict[str, np.nda
     for ep in sorted(episodes, key=lambda e: e.name):
         if ep.outcome == "success" and ep.task not in refs:
             refs[ep.task] = Reference.from_episode(ep, texts.get(ep.task))
-    return refs
-
-
-def other_references(ep: EmbeddedEpisode, pool: Sequence[EmbeddedEpisode], texts: dict[str, np.ndarray],
-                     k: int = 1) -> list[Reference]:
-    """Up to ``k`` references for scoring ``ep``, from *different* successful episodes of its task (by name)."""
-    base = ep.name.removesuffix("/reversed")
-    refs = [Reference.from_episode(c, texts.get(ep.task)) for c in sorted(pool, key=lambda e: e.name)
-            if c.task == ep.task and c.outcome == "success" and c.name != base][:k]
-    if not refs:
-        raise ValueError(f"no other successful episode of task {ep.task!r} to use as reference for {ep.name}")
     return refs
 
 

@@ -38,7 +38,7 @@ def test_single_view_and_no_goal_work(scorer, refs, synth):
 
 def test_several_references_average_the_per_reference_scores(scorer, synth):
     train, test, texts = synth
-    from robo_reward.reward.train import other_references
+    from robo_reward.reward.data import other_references
 
     ep = next(e for e in test if e.outcome == "success")
     refs = other_references(ep, train, texts, k=3)
