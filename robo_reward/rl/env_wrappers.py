@@ -91,6 +91,25 @@ class SparseSuccessReward(gym.Wrapper):
         return obs, float(bool(info.get("success", False))), terminated, truncated, info
 
 
+class ExpertDenseReward(gym.Wrapper):
+    """The env's dense expert reward shifted to be <= 0: ``r - task.expert_reward_max``.
+
+    Why: the sim envs end an episode on success. A per-step reward that is positive everywhere then pays the
+    agent to *avoid* finishing (hovering next to the goal collects more than the one success bonus), which is
+    exactly the semantic trap the learned reward is compared against. Subtracting the reward's upper bound keeps
+    its shape and ordering but makes every step before success a cost, so ending the episode by succeeding is
+    what the optimal policy wants. Envs without ``unwrapped.task.expert_reward_max`` are left unchanged.
+    """
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.offset = float(getattr(getattr(env.unwrapped, "task", None), "expert_reward_max", 0.0))
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, float(reward) - self.offset, terminated, truncated, info
+
+
 class OracleViews(gym.Wrapper):
     """Exposes the env's *true* progress as a tiny fake camera view, for :class:`OracleProgressModel`.
 

@@ -84,6 +84,8 @@ class Task(ABC):
     instruction: ClassVar[str]
     stage_names: ClassVar[tuple[str, ...]]
     max_episode_steps: ClassVar[int]
+    #: Upper bound of :meth:`expert_reward` (reached on success). RL subtracts it, see ``ExpertDenseReward``.
+    expert_reward_max: ClassVar[float]
 
     def __init__(self) -> None:
         self.client = -1

@@ -28,6 +28,7 @@ class DrawerTask(Task):
     instruction = "pull the drawer open by its handle"
     stage_names = ("approach", "grasp", "pull", "open")
     max_episode_steps = 70
+    expert_reward_max = 3.0
 
     def _build(self) -> None:
         path = resources.files("robo_reward.sim") / "assets" / "drawer.urdf"

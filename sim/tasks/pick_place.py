@@ -29,6 +29,7 @@ class PickPlaceTask(Task):
     instruction = "pick up the red cube and place it on the green target"
     stage_names = ("approach", "grasp", "lift", "carry", "place")
     max_episode_steps = 80
+    expert_reward_max = 5.0
 
     def _build(self) -> None:
         self.cube = make_box(self.client, (CUBE_HALF,) * 3, (0.85, 0.15, 0.15, 1.0), mass=0.1, friction=1.5)

@@ -24,6 +24,7 @@ class PushTask(Task):
     instruction = "push the blue cube into the yellow area"
     stage_names = ("approach", "contact", "push", "at_target")
     max_episode_steps = 70
+    expert_reward_max = 3.0
 
     def _build(self) -> None:
         self.cube = make_box(self.client, (CUBE_HALF,) * 3, (0.15, 0.3, 0.85, 1.0), mass=0.2, friction=0.8)
@@ -59,6 +60,20 @@ class PushTask(Task):
 
     def success(self) -> bool:
         return self._dist() < TARGET_RADIUS
+
+    def progress(self) -> float:
+        """True progress in [0, 1]: 0.25 x closeness to the pre-push point until the cube has moved, then
+        0.25 + 0.75 x the share of the start distance the cube has covered (towards the target radius); 1 on
+        success."""
+        if self.success():
+            return 1.0
+        d0 = float(np.linalg.norm(self.start - self.target))
+        covered = float(np.clip(1.0 - (self._dist() - TARGET_RADIUS) / max(d0 - TARGET_RADIUS, 1e-6), 0.0, 1.0))
+        if self.stage_index() < 2:
+            cube = self.pos(self.cube)
+            pre = np.array([*(cube[:2] - 0.06 * self._direction()), 0.02])
+            return 0.25 * closeness(float(np.linalg.norm(self.ee() - pre)))
+        return float(min(0.25 + 0.75 * covered, 0.99))
 
     def stage_index(self) -> int:
         d = self._dist()

@@ -25,6 +25,7 @@ class StackTask(Task):
     instruction = "stack the red cube on top of the blue cube"
     stage_names = ("approach", "grasp", "lift", "carry", "stack")
     max_episode_steps = 80
+    expert_reward_max = 5.0
 
     def _build(self) -> None:
         self.top = make_box(self.client, (CUBE_HALF,) * 3, (0.85, 0.15, 0.15, 1.0), mass=0.1, friction=1.5)
