@@ -107,8 +107,13 @@ class TrainConfig:
     """rendered view size (pixels, square)"""
     reward_every: int = 1
     """query the reward model every k vec steps (and at episode ends); hold Phi in between"""
-    normalize: bool = False
-    """wrap in VecNormalize (observations and rewards)"""
+    reward_fusion: str = "markov"
+    """progress estimate of a trained reward model: "markov" (mean of the forward and backward estimates of the
+    current frames: a function of the state, as potential-based shaping requires) or "guarded" (the fused,
+    history-smoothed estimate used to score whole episodes)"""
+    normalize: bool = True
+    """wrap in VecNormalize (observations and rewards); without it SAC barely learns the sim tasks' state
+    observations (reach, expert reward, 10k steps: 0.87 success with, 0.0-0.13 without)"""
     eval_every: int = 10_000
     """env steps between periodic evaluations (0 = off)"""
     eval_episodes: int = 10
@@ -150,6 +155,8 @@ class TrainConfig:
         for name in ("torch_threads", "eval_every", "eval_episodes", "final_eval_episodes", "checkpoint_every"):
             if getattr(self, name) < 0:
                 errors.append(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.reward_fusion not in ("markov", "guarded"):
+            errors.append(f"reward_fusion must be 'markov' or 'guarded', got {self.reward_fusion!r}")
         if self.max_episode_steps is not None and self.max_episode_steps < 1:
             errors.append(f"max_episode_steps must be >= 1 or null, got {self.max_episode_steps}")
         if not self.views:

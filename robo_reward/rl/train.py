@@ -5,6 +5,7 @@ Wrapper stack of every training sub-env (inside out)::
     env_factory(cfg)                         # robo_reward.sim.make_env(task, obs_mode="state", ...)
     -> TimeLimit                             # only if cfg.max_episode_steps is set
     -> SparseSuccessReward                   # reward=sparse
+       | ExpertDenseReward                   # reward=expert (shifted to <= 0, see its docstring)
        | OracleViews? -> ViewsInInfo         # reward=learned (OracleViews for reward_model_dir=oracle)
     -> SuccessInfo -> Monitor                # info["is_success"] for SB3 logging / EvalCallback
     DummyVecEnv -> LearnedRewardVecEnv?      # reward=learned: one batched reward-model call per step
@@ -28,14 +29,14 @@ import torch
 from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecEnvWrapper, VecNormalize
 
 from robo_reward.rl.callbacks import (
     CHECKPOINT_PREFIX, RewardTermsCallback, TimedEvalCallback, latest_checkpoint, load_eval_history,
 )
 from robo_reward.data.episodes import atomic_write_json
 from robo_reward.rl.config import RewardSource, TrainConfig
-from robo_reward.rl.env_wrappers import OracleViews, SparseSuccessReward, SuccessInfo, ViewsInInfo
+from robo_reward.rl.env_wrappers import ExpertDenseReward, OracleViews, SparseSuccessReward, SuccessInfo, ViewsInInfo
 from robo_reward.rl.evaluate import evaluate
 from robo_reward.rl.learner import build_algo, load_algo
 from robo_reward.rl.oracle import OracleProgressModel, task_progress
@@ -47,8 +48,8 @@ logger = logging.getLogger(__name__)
 
 #: cfg -> a fresh (unwrapped by us) gymnasium env with render_views() and info["success"].
 EnvFactory = Callable[[TrainConfig], gym.Env]
-#: (reward_model_dir spec, num_envs, device, task) -> BatchedProgressModel.
-RewardModelFactory = Callable[[str, int, str, str], BatchedProgressModel]
+#: (reward_model_dir spec, num_envs, device, task, *, views, fusion) -> BatchedProgressModel.
+RewardModelFactory = Callable[..., BatchedProgressModel]
 
 
 def default_env_factory(cfg: TrainConfig) -> gym.Env:
@@ -60,14 +61,14 @@ def default_env_factory(cfg: TrainConfig) -> gym.Env:
 
 
 def default_reward_model_factory(spec: str, num_envs: int, device: str, task: str,
-                                 views: list[str] | None = None) -> BatchedProgressModel:
+                                 views: list[str] | None = None, fusion: str = "markov") -> BatchedProgressModel:
     """``"oracle"`` -> :class:`OracleProgressModel`; otherwise a trained reward-model directory, streaming for
-    ``task`` (its reference/instruction)."""
+    ``task`` (its reference/instruction) with the given progress ``fusion``."""
     if spec == "oracle":
         return OracleProgressModel(num_envs, device=device)
     from robo_reward.loading import load_progress_model
 
-    return load_progress_model(spec, num_envs, task=task, views=views, device=device)
+    return load_progress_model(spec, num_envs, task=task, views=views, device=device, fusion=fusion)
 
 
 def resolve_device(device: str) -> str:
@@ -96,6 +97,8 @@ def make_train_env(cfg: TrainConfig, env_factory: EnvFactory, model: BatchedProg
         env = _base(cfg, env_factory)
         if cfg.reward is RewardSource.sparse:
             env = SparseSuccessReward(env)
+        elif cfg.reward is RewardSource.expert:
+            env = ExpertDenseReward(env)
         elif cfg.reward is RewardSource.learned:
             env = ViewsInInfo(_with_views(env, cfg), every_step=cfg.reward_every == 1)
         return Monitor(SuccessInfo(env))
@@ -112,6 +115,17 @@ def make_train_env(cfg: TrainConfig, env_factory: EnvFactory, model: BatchedProg
         venv = VecNormalize(venv, gamma=cfg.algo.gamma)
     venv.seed(cfg.seed)
     return venv
+
+
+class _PassThrough(VecEnvWrapper):
+    """Stands in for LearnedRewardVecEnv in the evaluation chain: SB3's ``sync_envs_normalization`` walks the
+    train and eval wrapper chains in lock step, so both need a wrapper at the same depth under VecNormalize."""
+
+    def reset(self) -> Any:
+        return self.venv.reset()
+
+    def step_wait(self) -> Any:
+        return self.venv.step_wait()
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -151,7 +165,8 @@ def run(cfg: TrainConfig, *, env_factory: EnvFactory | None = None,
     model_rm = None
     if cfg.reward is RewardSource.learned:
         assert cfg.reward_model_dir is not None
-        model_rm = reward_model_factory(cfg.reward_model_dir, cfg.num_envs, device, cfg.task, views=list(cfg.views))
+        model_rm = reward_model_factory(cfg.reward_model_dir, cfg.num_envs, device, cfg.task, views=list(cfg.views),
+                                        fusion=cfg.reward_fusion)
     venv = make_train_env(cfg, env_factory, model_rm)
     tb = str(out / "tb") if cfg.tensorboard else None
 
@@ -179,6 +194,8 @@ def run(cfg: TrainConfig, *, env_factory: EnvFactory | None = None,
     if cfg.eval_every > 0 and cfg.eval_episodes > 0:
         eval_venv: VecEnv = DummyVecEnv([lambda: Monitor(SuccessInfo(_base(cfg, env_factory)))])
         if isinstance(venv, VecNormalize):
+            if cfg.reward is RewardSource.learned:
+                eval_venv = _PassThrough(eval_venv)
             eval_venv = VecNormalize(eval_venv, training=False, norm_reward=False)
         eval_venv.seed(cfg.seed + 10_000)
         eval_cb = TimedEvalCallback(eval_venv, n_eval_episodes=cfg.eval_episodes,
@@ -238,7 +255,8 @@ def run(cfg: TrainConfig, *, env_factory: EnvFactory | None = None,
         env = _base(cfg, env_factory)
         if cfg.reward is RewardSource.learned:
             assert cfg.reward_model_dir is not None
-            video_rm = reward_model_factory(cfg.reward_model_dir, 1, device, cfg.task, views=list(cfg.views))
+            video_rm = reward_model_factory(cfg.reward_model_dir, 1, device, cfg.task, views=list(cfg.views),
+                                            fusion=cfg.reward_fusion)
             env = LearnedRewardWrapper(_with_views(env, cfg), video_rm, cfg.shaping, cfg.algo.gamma)
         frames, values, label, _ = record_rollout(predict, env, cfg.views[0], cfg.video_max_steps, seed=cfg.seed)
         env.close()

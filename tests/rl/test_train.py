@@ -127,3 +127,13 @@ def test_reach_task_run_with_oracle_reward(tmp_path):
     res = run(cfg)
     assert res["num_timesteps"] == 200 and Path(res["video"]).is_file()
 
+
+
+def test_learned_reward_with_vecnormalize_evaluates(tmp_path):
+    """VecNormalize over the learned-reward wrapper: periodic evaluation syncs the normalisation statistics
+    (SB3 walks both wrapper chains in lock step; a missing level used to abort the run at the first eval)."""
+    overrides = [o for o in TINY_SAC if not o.startswith(("checkpoint_", "final_"))]
+    res = run(make_cfg(tmp_path, "total_steps=120", "normalize=true", "checkpoint_every=0", "final_eval_episodes=2",
+                       "video=false", "tensorboard=false", *overrides), env_factory=fake_env)
+    assert res["eval_timesteps"] == [100] and len(res["eval_success_rate"]) == 1
+    assert (tmp_path / "checkpoints" / "model_vecnormalize_120_steps.pkl").is_file()
