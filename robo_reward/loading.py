@@ -36,12 +36,18 @@ def load_progress_model(
     task: str | None = None,
     views: Sequence[str] | None = None,
     device: str = "auto",
+    fusion: str = "guarded",
 ) -> BatchedProgressModel:
-    """Stream progress for ``num_envs`` environments from a reward-model directory of either kind."""
+    """Stream progress for ``num_envs`` environments from a reward-model directory of either kind.
+
+    ``fusion`` (trained models): "guarded" (the fused, history-smoothed estimate) or "markov" (Phi of the
+    current frames only, for potential-based shaping); adapted models always score the current frames.
+    """
     if reward_dir_kind(directory) == "adapted":
         from robo_reward.adapt.streaming import load_adapted_streamer
 
         return load_adapted_streamer(str(directory), num_envs, views)
     from robo_reward.reward.pipeline import load_reward_model
 
-    return load_reward_model(directory, device=device).streamer(num_envs, task=task, views=list(views) if views else None)
+    return load_reward_model(directory, device=device).streamer(num_envs, task=task, views=list(views) if views else None,
+                                                                fusion=fusion)

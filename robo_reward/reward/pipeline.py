@@ -133,11 +133,12 @@ class RewardPipeline:
         return self.scorer.score_embeddings(emb, ref, use_goal=use_goal, use_text=use_text)
 
     def streamer(self, num_envs: int, task: str | None = None, views: Sequence[str] | None = None,
-                 use_goal: bool = True) -> "StreamingProgress":
-        """Streaming progress for ``num_envs`` environments (a :class:`robo_reward.types.BatchedProgressModel`)."""
+                 use_goal: bool = True, fusion: str = "guarded") -> "StreamingProgress":
+        """Streaming progress for ``num_envs`` environments (a :class:`robo_reward.types.BatchedProgressModel`);
+        ``fusion`` as in :class:`~robo_reward.reward.scoring.EmbeddingStreamer` ("markov" for PBRS)."""
         if self.backbone is None:
             raise ValueError("streaming from frames needs a backbone; load the pipeline with one")
-        inner = self.scorer.streamer(num_envs, self.reference(task), views, use_goal=use_goal)
+        inner = self.scorer.streamer(num_envs, self.reference(task), views, use_goal=use_goal, fusion=fusion)
         return StreamingProgress(self.backbone, inner)
 
     # ----------------------------------------------------------------- persistence

@@ -235,20 +235,30 @@ class ProgressScorer:
         return x
 
     def streamer(self, num_envs: int, reference: Reference, views: Sequence[str] | None = None,
-                 use_goal: bool = True, use_text: bool = True) -> "EmbeddingStreamer":
-        return EmbeddingStreamer(self, num_envs, reference, views or self.model.views, use_goal, use_text)
+                 use_goal: bool = True, use_text: bool = True, fusion: str = "guarded") -> "EmbeddingStreamer":
+        return EmbeddingStreamer(self, num_envs, reference, views or self.model.views, use_goal, use_text, fusion)
 
 
 class EmbeddingStreamer:
     """Streaming progress for N environments from embeddings; per-env state (previous embedding, P_I, Phi).
 
     ``reset(env_ids, emb)`` with emb view -> (len(env_ids), D); ``step(emb)`` with view -> (N, D).
+
+    ``fusion``: ``"guarded"`` (default) is the consistency-guarded fusion of the incremental, forward and
+    backward estimates; it smooths over the episode, so Phi depends on the history of frames. ``"markov"``
+    returns Phibar = (P_F + P_B) / 2, a function of the current frames alone (the references are fixed): use it
+    for potential-based shaping, whose policy-invariance guarantee needs Phi to be a function of the state.
     """
 
+    FUSIONS = ("guarded", "markov")
+
     def __init__(self, scorer: ProgressScorer, num_envs: int, reference: Reference, views: Sequence[str],
-                 use_goal: bool = True, use_text: bool = True) -> None:
+                 use_goal: bool = True, use_text: bool = True, fusion: str = "guarded") -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if fusion not in self.FUSIONS:
+            raise ValueError(f"fusion must be one of {self.FUSIONS}, got {fusion!r}")
+        self.fusion = fusion
         self.scorer = scorer
         self.num_envs = int(num_envs)
         self.ref = scorer.reference(reference, use_goal, use_text)
@@ -296,7 +306,10 @@ class EmbeddingStreamer:
         x = self._stack(emb, self.num_envs)
         r = self.scorer.estimates(self.prev, x, self.ref, self.mask)
         p_i = fusion.incremental_update(self.p_i, r["h_inc"])
-        phi = fusion.fused_update(self.phi, r["p_f"], r["p_b"], p_i - self.p_i, self.scorer.alpha)
+        if self.fusion == "markov":
+            phi = fusion.initial_progress(r["p_f"], r["p_b"])
+        else:
+            phi = fusion.fused_update(self.phi, r["p_f"], r["p_b"], p_i - self.p_i, self.scorer.alpha)
         self.p_i, self.phi, self.prev = p_i, phi, x
         unc = fusion.estimate_spread(p_i, r["p_f"], r["p_b"])
         return ProgressOutput(phi.clone(), self.scorer.success_prob(r["done_logit"]), unc)

@@ -71,6 +71,29 @@ def test_streaming_matches_whole_episode(scorer, refs, synth):
     assert st.phi[0].item() == pytest.approx(float(whole[0].progress[t - 1]), abs=1e-5)
 
 
+def test_markov_streaming_is_a_function_of_the_current_frames(scorer, refs, synth):
+    """fusion="markov": Phi_t = (P_F + P_B) / 2 of frame t whatever came before (a potential for PBRS);
+    the guarded fusion depends on the history."""
+    _, test, _ = synth
+    a, b = [e for e in test if e.task == "a" and e.outcome == "success"][:2]
+    whole = scorer.score_embeddings(a.emb, refs["a"])
+    x = {v: a.emb[v][-1:] for v in a.emb}
+    got = {}
+    for fusion in ("markov", "guarded"):
+        for name, hist in (("a", a), ("b", b)):
+            st = scorer.streamer(1, refs["a"], fusion=fusion)
+            st.reset([0], {v: hist.emb[v][:1] for v in hist.emb})
+            for i in range(1, 4):
+                st.step({v: hist.emb[v][i:i + 1] for v in hist.emb})
+            got[fusion, name] = st.step(x).progress.item()
+    expect = float(np.clip(0.5 * (whole.p_forward[-1] + whole.p_backward[-1]), 0, 1))
+    assert got["markov", "a"] == pytest.approx(expect, abs=1e-5)
+    assert got["markov", "b"] == pytest.approx(expect, abs=1e-5)
+    assert abs(got["guarded", "a"] - got["guarded", "b"]) > 1e-4
+    with pytest.raises(ValueError, match="fusion must be one of"):
+        scorer.streamer(1, refs["a"], fusion="mean")
+
+
 def test_streamer_errors(scorer, refs):
     d = scorer.model.embed_dim
     st = scorer.streamer(2, refs["a"])
