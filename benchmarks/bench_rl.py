@@ -39,10 +39,10 @@ def make_config(args: argparse.Namespace, task: str, reward: str, seed: int, out
                       ent_coef=args.ent_coef, gamma=args.gamma, learning_rate=args.lr)
     return TrainConfig(
         task=task, reward="learned" if learned else reward,
-        shaping=ShapingConfig(kind=reward if learned else "pbrs", sparse="model", sparse_weight=args.sparse_weight),
+        shaping=ShapingConfig(kind=reward if learned else "pbrs", sparse=args.sparse, sparse_weight=args.sparse_weight),
         algo=algo, reward_model_dir=args.reward_model_dir if learned else None, seed=seed,
         total_steps=args.steps, num_envs=args.num_envs, subproc=args.subproc, image_size=args.image_size,
-        views=list(args.views), reward_every=args.reward_every,
+        views=list(args.views), reward_every=args.reward_every, reward_fusion=args.fusion, normalize=args.normalize,
         eval_every=max(args.steps // args.eval_points, 1), eval_episodes=args.eval_episodes,
         final_eval_episodes=args.final_eval_episodes, near_goal=args.near_goal, checkpoint_every=0,
         output_dir=str(out / f"{task}_{reward}_s{seed}"), tensorboard=args.tensorboard, progress_bar=False,
@@ -134,6 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reward-model-dir", default="oracle", help="trained reward model dir, or 'oracle'")
     ap.add_argument("--ent-coef", default="auto", help="SAC: 'auto' or a number (PPO: a number)")
     ap.add_argument("--sparse-weight", type=float, default=1.0, help="weight of r_gold for the learned rewards")
+    ap.add_argument("--sparse", default="env", choices=["env", "model", "none"],
+                    help="source of r_gold for the learned rewards: the env's success (the signal the sparse "
+                         "baseline gets) or the reward model's success estimate")
+    ap.add_argument("--fusion", default="markov", choices=["markov", "guarded"],
+                    help="progress estimate of the learned reward (markov: a function of the current frames)")
+    ap.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=True,
+                    help="VecNormalize observations and rewards (all reward types alike)")
     # Short episodes (<= 50-80 control steps): gamma 0.95 and lr 1e-3 learned reach where SB3's SAC defaults
     # (0.99, 3e-4) had not by 15k steps.
     ap.add_argument("--gamma", type=float, default=0.95, help="discount of the learner (and of PBRS)")
@@ -147,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-points", type=int, default=10, help="periodic evaluations per run")
     ap.add_argument("--eval-episodes", type=int, default=10)
     ap.add_argument("--final-eval-episodes", type=int, default=50)
-    ap.add_argument("--near-goal", type=float, default=0.6, help="true progress counted as near the goal")
+    ap.add_argument("--near-goal", type=float, default=0.8, help="true progress counted as near the goal")
     ap.add_argument("--torch-threads", type=int, default=1)
     ap.add_argument("--tensorboard", action="store_true")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/rl"))

@@ -37,6 +37,10 @@ CONFIGS: dict[str, dict] = {
     "2 views, every 4th step, 4 envs": {"views": ["front", "wrist"], "num_envs": 4, "reward_every": 4},
     "2 views, every 4th step, 4 envs in 4 worker processes": {"views": ["front", "wrist"], "num_envs": 4, "reward_every": 4,
                                                      "subproc": True},
+    "2 views, every 4th step, 8 envs in 8 worker processes": {"views": ["front", "wrist"], "num_envs": 8,
+                                                              "reward_every": 4, "subproc": True},
+    "2 views, every 8th step, 4 envs in 4 worker processes": {"views": ["front", "wrist"], "num_envs": 4,
+                                                              "reward_every": 8, "subproc": True},
 }
 SPARSE = "sparse reward (no rendering, no reward model), 1 env"
 
