@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -40,6 +40,7 @@ def save_reward_model(
     references: dict[str, Reference],
     success_temperature: float = 1.0,
     extra: dict[str, Any] | None = None,
+    extra_references: dict[str, Sequence[Reference]] | None = None,
 ) -> Path:
     """Write a reward-model directory atomically and return its path.
 
@@ -49,6 +50,8 @@ def save_reward_model(
         references: task -> reference (start/goal embeddings per view, text embedding).
         success_temperature: calibration of the success probability.
         extra: JSON-serialisable metadata (backbone / text-encoder configs, thresholds, training info).
+        extra_references: task -> further reference demos (start/goal embeddings; the task's text and instruction
+            are the main reference's), stored as ``<task>::start@<i>::<view>`` and ``<task>::goal@<i>::<view>``.
     """
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -68,6 +71,14 @@ def save_reward_model(
             if ref.text is not None:
                 tensors[f"{task}{_SEP}text"] = np.ascontiguousarray(ref.text, np.float32)
             tasks[task] = {"instruction": ref.instruction, "source": ref.source}
+            extras = list((extra_references or {}).get(task, ()))
+            for i, x in enumerate(extras, start=1):
+                for v, e in x.start.items():
+                    tensors[f"{task}{_SEP}start@{i}{_SEP}{v}"] = np.ascontiguousarray(e, np.float32)
+                for v, e in (x.goal or {}).items():
+                    tensors[f"{task}{_SEP}goal@{i}{_SEP}{v}"] = np.ascontiguousarray(e, np.float32)
+            if extras:
+                tasks[task]["extra_references"] = len(extras)
         save_np(tensors, str(tmp / "reference.safetensors"))
         cfg = {
             "format": FORMAT,
@@ -118,13 +129,31 @@ def load_model_files(directory: str | Path, device: torch.device | str = "cpu") 
     model = HopModel(RewardModelConfig(**cfg["model"]), cfg["views"], cfg["embed_dim"], cfg["text_dim"])
     model.load_state_dict(load_torch(str(directory / "model.safetensors")))
     model.to(device).eval()
-    tensors = load_np(str(directory / "reference.safetensors"))
-    refs = {}
+    sets = _read_references(load_np(str(directory / "reference.safetensors")), cfg)
+    return model, {task: refs[0] for task, refs in sets.items()}, cfg
+
+
+def _read_references(tensors: dict[str, np.ndarray], cfg: dict[str, Any]) -> dict[str, list[Reference]]:
+    """task -> [main reference, extra references...] from reference.safetensors and config.json."""
+    out = {}
     for task, info in cfg["tasks"].items():
-        start = {k.split(_SEP)[2]: v for k, v in tensors.items() if k.startswith(f"{task}{_SEP}start{_SEP}")}
-        goal = {k.split(_SEP)[2]: v for k, v in tensors.items() if k.startswith(f"{task}{_SEP}goal{_SEP}")}
-        refs[task] = Reference(task, info["instruction"], start, goal or None, tensors.get(f"{task}{_SEP}text"), info["source"])
-    return model, refs, cfg
+        text = tensors.get(f"{task}{_SEP}text")
+        refs = []
+        for tag in ["", *(f"@{i}" for i in range(1, int(info.get("extra_references", 0)) + 1))]:
+            start = {k.split(_SEP)[2]: v for k, v in tensors.items() if k.startswith(f"{task}{_SEP}start{tag}{_SEP}")}
+            goal = {k.split(_SEP)[2]: v for k, v in tensors.items() if k.startswith(f"{task}{_SEP}goal{tag}{_SEP}")}
+            if not start:
+                raise ValueError(f"reference.safetensors has no start embeddings for task {task!r} reference {tag or '@0'}")
+            refs.append(Reference(task, info["instruction"], start, goal or None, text, info["source"]))
+        out[task] = refs
+    return out
+
+
+def load_reference_sets(directory: str | Path) -> dict[str, list[Reference]]:
+    """task -> all stored reference demos of a reward-model directory (the main one first)."""
+    directory = Path(directory)
+    cfg = json.loads((directory / "config.json").read_text())
+    return _read_references(load_np(str(directory / "reference.safetensors")), cfg)
 
 
 def save_training_state(path: str | Path, state: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from robo_reward.reward.checkpoint import load_model_files, save_reward_model as _save_files
+from robo_reward.reward.checkpoint import load_model_files, load_reference_sets, save_reward_model as _save_files
 from robo_reward.reward.data import Reference
 from robo_reward.reward.scoring import EmbeddingStreamer, EpisodeScore, ProgressScorer
 from robo_reward.types import MultiViewFrames, ProgressOutput
@@ -33,6 +33,8 @@ class RewardPipeline:
             for embedding-only use.
         text_encoder: ``.encode(list[str]) -> (N, T_d)``; needed only to add references for new tasks.
         meta: extra config (backbone / text-encoder configs, outcome thresholds) saved with the model.
+        extra_references: task -> further reference demos of the task. Scoring and streaming average over the
+            main reference and up to ``meta["num_references"] - 1`` of these, as evaluation does.
     """
 
     def __init__(
@@ -42,9 +44,11 @@ class RewardPipeline:
         backbone: Any | None = None,
         text_encoder: Any | None = None,
         meta: dict[str, Any] | None = None,
+        extra_references: Mapping[str, Sequence[Reference]] | None = None,
     ) -> None:
         self.scorer = scorer
         self.references: dict[str, Reference] = dict(references)
+        self.extra_references: dict[str, list[Reference]] = {t: list(r) for t, r in (extra_references or {}).items()}
         self.backbone = backbone
         self.text_encoder = text_encoder
         self.meta = dict(meta or {})
@@ -79,6 +83,15 @@ class RewardPipeline:
             )
         return self.references[task]
 
+    def reference_set(self, task: str | None, num_references: int | None = None) -> list[Reference]:
+        """The references scoring averages over: the task's main reference, then its extra ones, up to
+        ``num_references`` (default: ``meta["num_references"]``, the number evaluation used; 1 if unset)."""
+        main = self.reference(task)
+        k = int(num_references if num_references is not None else self.meta.get("num_references", 1))
+        if k < 1:
+            raise ValueError(f"num_references must be >= 1, got {k}")
+        return [main, *self.extra_references.get(main.task, [])][:k]
+
     # ----------------------------------------------------------------- references
     def add_reference(self, task: str, instruction: str | None, frames: MultiViewFrames, with_goal: bool = True) -> Reference:
         """Register (or replace) a task's reference from a successful demo's frames (view -> (T, H, W, 3)).
@@ -102,6 +115,7 @@ class RewardPipeline:
             {v: np.asarray(e[-1], np.float32) for v, e in emb.items()} if with_goal else None, text, "user",
         )
         self.references[task] = ref
+        self.extra_references.pop(task, None)  # the old extra demos belonged to the replaced reference
         return ref
 
     # ----------------------------------------------------------------- scoring
@@ -127,18 +141,21 @@ class RewardPipeline:
         return self.score_embeddings(self.encode_views(frames), task, use_goal=use_goal)
 
     def score_embeddings(self, emb: Mapping[str, np.ndarray], task: str | None = None, reference: Reference | None = None,
-                         use_goal: bool = True, use_text: bool = True) -> EpisodeScore:
-        """Score from per-view (T, D) embeddings; ``reference`` overrides the stored one of ``task``."""
-        ref = reference if reference is not None else self.reference(task)
+                         use_goal: bool = True, use_text: bool = True, num_references: int | None = None) -> EpisodeScore:
+        """Score from per-view (T, D) embeddings; ``reference`` overrides the stored ones of ``task`` (see
+        :meth:`reference_set`)."""
+        ref = reference if reference is not None else self.reference_set(task, num_references)
         return self.scorer.score_embeddings(emb, ref, use_goal=use_goal, use_text=use_text)
 
     def streamer(self, num_envs: int, task: str | None = None, views: Sequence[str] | None = None,
-                 use_goal: bool = True, fusion: str = "guarded") -> "StreamingProgress":
+                 use_goal: bool = True, fusion: str = "guarded", num_references: int | None = None) -> "StreamingProgress":
         """Streaming progress for ``num_envs`` environments (a :class:`robo_reward.types.BatchedProgressModel`);
-        ``fusion`` as in :class:`~robo_reward.reward.scoring.EmbeddingStreamer` ("markov" for PBRS)."""
+        ``fusion`` as in :class:`~robo_reward.reward.scoring.EmbeddingStreamer` ("markov" for PBRS); averaged over
+        :meth:`reference_set` like whole-episode scoring."""
         if self.backbone is None:
             raise ValueError("streaming from frames needs a backbone; load the pipeline with one")
-        inner = self.scorer.streamer(num_envs, self.reference(task), views, use_goal=use_goal, fusion=fusion)
+        inner = self.scorer.streamer(num_envs, self.reference_set(task, num_references), views, use_goal=use_goal,
+                                     fusion=fusion)
         return StreamingProgress(self.backbone, inner)
 
     # ----------------------------------------------------------------- persistence
@@ -189,7 +206,7 @@ class StreamingProgress:
 def save_reward_model(directory: str | Path, pipeline: RewardPipeline) -> Path:
     """Write ``pipeline`` (model, references, calibration, backbone/text configs) to ``directory`` atomically."""
     return _save_files(directory, pipeline.scorer.model, pipeline.references,
-                       pipeline.scorer.success_temperature, pipeline.meta)
+                       pipeline.scorer.success_temperature, pipeline.meta, pipeline.extra_references)
 
 
 def load_reward_model(directory: str | Path, device: str = "auto", load_backbone: bool = True,
@@ -219,9 +236,11 @@ def load_reward_model(directory: str | Path, device: str = "auto", load_backbone
         from robo_reward.backbones.text import TextEncoderConfig, build_text_encoder
 
         text_encoder = build_text_encoder(TextEncoderConfig(**{**cfg["text_encoder"], "device": str(dev)}))
-    meta = {k: v for k, v in cfg.items() if k in ("backbone", "backbone_identity", "text_encoder", "outcome_thresholds", "train")}
+    meta = {k: v for k, v in cfg.items()
+            if k in ("backbone", "backbone_identity", "text_encoder", "outcome_thresholds", "train", "num_references")}
     scorer = ProgressScorer(model, cfg.get("success_temperature", 1.0), dev)
-    return RewardPipeline(scorer, refs, backbone, text_encoder, meta)
+    extra = {t: r[1:] for t, r in load_reference_sets(directory).items() if len(r) > 1}
+    return RewardPipeline(scorer, refs, backbone, text_encoder, meta, extra)
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:

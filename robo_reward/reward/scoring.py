@@ -234,7 +234,7 @@ class ProgressScorer:
                 x[:, i] = torch.as_tensor(np.asarray(emb[v], dtype=np.float32) if isinstance(emb[v], np.ndarray) else emb[v], device=self.device).float()
         return x
 
-    def streamer(self, num_envs: int, reference: Reference, views: Sequence[str] | None = None,
+    def streamer(self, num_envs: int, reference: Reference | Sequence[Reference], views: Sequence[str] | None = None,
                  use_goal: bool = True, use_text: bool = True, fusion: str = "guarded") -> "EmbeddingStreamer":
         return EmbeddingStreamer(self, num_envs, reference, views or self.model.views, use_goal, use_text, fusion)
 
@@ -248,28 +248,53 @@ class EmbeddingStreamer:
     backward estimates; it smooths over the episode, so Phi depends on the history of frames. ``"markov"``
     returns Phibar = (P_F + P_B) / 2, a function of the current frames alone (the references are fixed): use it
     for potential-based shaping, whose policy-invariance guarantee needs Phi to be a function of the state.
+
+    ``reference`` may be several reference demos: each keeps its own recursion and the outputs are averaged, exactly
+    as :meth:`ProgressScorer.score_embeddings` averages whole-episode scores over references (so streaming and
+    whole-episode scoring agree with any number of references). The cost is one hop-model call per reference; the
+    backbone, which dominates, runs once.
     """
 
     FUSIONS = ("guarded", "markov")
 
-    def __init__(self, scorer: ProgressScorer, num_envs: int, reference: Reference, views: Sequence[str],
-                 use_goal: bool = True, use_text: bool = True, fusion: str = "guarded") -> None:
+    def __init__(self, scorer: ProgressScorer, num_envs: int, reference: Reference | Sequence[Reference],
+                 views: Sequence[str], use_goal: bool = True, use_text: bool = True, fusion: str = "guarded") -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         if fusion not in self.FUSIONS:
             raise ValueError(f"fusion must be one of {self.FUSIONS}, got {fusion!r}")
+        refs = [reference] if isinstance(reference, Reference) else list(reference)
+        if not refs:
+            raise ValueError("a streamer needs at least one reference")
         self.fusion = fusion
         self.scorer = scorer
         self.num_envs = int(num_envs)
-        self.ref = scorer.reference(reference, use_goal, use_text)
+        self.refs = [scorer.reference(r, use_goal, use_text) for r in refs]
         self.views = tuple(v for v in scorer.views if v in views)
-        self.mask = scorer.view_mask(list(views), self.ref)
+        self.mask = scorer.view_mask(list(views), self.refs[0])
+        for r in self.refs[1:]:
+            scorer.view_mask(list(views), r)
         dev = scorer.device
-        v, d = len(scorer.views), scorer.model.embed_dim
+        v, d, k = len(scorer.views), scorer.model.embed_dim, len(self.refs)
         self.prev = torch.zeros(num_envs, v, d, device=dev)
-        self.p_i = torch.zeros(num_envs, device=dev)
-        self.phi = torch.zeros(num_envs, device=dev)
+        self._p_i = torch.zeros(k, num_envs, device=dev)
+        self._phi = torch.zeros(k, num_envs, device=dev)
         self.ready = torch.zeros(num_envs, dtype=torch.bool, device=dev)
+
+    @property
+    def phi(self) -> torch.Tensor:
+        """(N,) current progress per env (the mean over references)."""
+        return self._phi.mean(0)
+
+    @property
+    def p_i(self) -> torch.Tensor:
+        """(N,) current incremental estimate per env (the mean over references)."""
+        return self._p_i.mean(0)
+
+    @property
+    def ref(self) -> _RefTensors:
+        """The first reference (the stored one of the task)."""
+        return self.refs[0]
 
     def _stack(self, emb: Mapping[str, np.ndarray | torch.Tensor], n: int) -> torch.Tensor:
         if set(emb) != set(self.views):
@@ -289,14 +314,18 @@ class EmbeddingStreamer:
             z = torch.zeros(0, device=self.scorer.device)
             return ProgressOutput(z, z, z)
         ids = ids.to(self.scorer.device)
-        r = self.scorer.estimates(None, x, self.ref, self.mask)
-        phi = fusion.initial_progress(r["p_f"], r["p_b"])
+        phis, succ, unc = [], [], []
+        for k, ref in enumerate(self.refs):
+            r = self.scorer.estimates(None, x, ref, self.mask)
+            phi = fusion.initial_progress(r["p_f"], r["p_b"])
+            self._p_i[k, ids] = phi
+            self._phi[k, ids] = phi
+            phis.append(phi)
+            succ.append(self.scorer.success_prob(r["done_logit"]))
+            unc.append(fusion.estimate_spread(phi, r["p_f"], r["p_b"]))
         self.prev[ids] = x
-        self.p_i[ids] = phi
-        self.phi[ids] = phi
         self.ready[ids] = True
-        unc = fusion.estimate_spread(phi, r["p_f"], r["p_b"])
-        return ProgressOutput(phi.clone(), self.scorer.success_prob(r["done_logit"]), unc)
+        return ProgressOutput(*(torch.stack(t).mean(0) for t in (phis, succ, unc)))
 
     @torch.no_grad()
     def step(self, emb: Mapping[str, np.ndarray | torch.Tensor]) -> ProgressOutput:
@@ -304,12 +333,17 @@ class EmbeddingStreamer:
             missing = torch.nonzero(~self.ready).flatten().tolist()
             raise ValueError(f"environments {missing} were never reset; call reset(env_ids, frames) for them first")
         x = self._stack(emb, self.num_envs)
-        r = self.scorer.estimates(self.prev, x, self.ref, self.mask)
-        p_i = fusion.incremental_update(self.p_i, r["h_inc"])
-        if self.fusion == "markov":
-            phi = fusion.initial_progress(r["p_f"], r["p_b"])
-        else:
-            phi = fusion.fused_update(self.phi, r["p_f"], r["p_b"], p_i - self.p_i, self.scorer.alpha)
-        self.p_i, self.phi, self.prev = p_i, phi, x
-        unc = fusion.estimate_spread(p_i, r["p_f"], r["p_b"])
-        return ProgressOutput(phi.clone(), self.scorer.success_prob(r["done_logit"]), unc)
+        succ, unc = [], []
+        p_i_new, phi_new = torch.empty_like(self._p_i), torch.empty_like(self._phi)
+        for k, ref in enumerate(self.refs):
+            r = self.scorer.estimates(self.prev, x, ref, self.mask)
+            p_i_new[k] = fusion.incremental_update(self._p_i[k], r["h_inc"])
+            if self.fusion == "markov":
+                phi_new[k] = fusion.initial_progress(r["p_f"], r["p_b"])
+            else:
+                phi_new[k] = fusion.fused_update(self._phi[k], r["p_f"], r["p_b"], p_i_new[k] - self._p_i[k],
+                                                 self.scorer.alpha)
+            succ.append(self.scorer.success_prob(r["done_logit"]))
+            unc.append(fusion.estimate_spread(p_i_new[k], r["p_f"], r["p_b"]))
+        self._p_i, self._phi, self.prev = p_i_new, phi_new, x
+        return ProgressOutput(phi_new.mean(0), torch.stack(succ).mean(0), torch.stack(unc).mean(0))

@@ -115,13 +115,15 @@ def split_episodes(episodes: Sequence[EmbeddedEpisode], val_fraction: float, see
     return train, val
 
 
-def pick_references(episodes: Sequence[EmbeddedEpisode], texts: dict[str, np.ndarray]) -> dict[str, Reference]:
-    """Per task, the first successful episode (by name) becomes the stored reference demo."""
-    refs = {}
+def pick_references(episodes: Sequence[EmbeddedEpisode], texts: dict[str, np.ndarray],
+                    num_references: int = 1) -> dict[str, list[Reference]]:
+    """Per task, the first ``num_references`` successful episodes (by name) become the stored reference demos
+    (the first is the task's main reference)."""
+    refs: dict[str, list[Reference]] = {}
     for ep in sorted(episodes, key=lambda e: e.name):
-        if ep.outcome == "success" and ep.task not in refs:
-            refs[ep.task] = Reference.from_episode(ep, texts.get(ep.task))
-    return refs
+        if ep.outcome == "success" and len(refs.setdefault(ep.task, [])) < num_references:
+            refs[ep.task].append(Reference.from_episode(ep, texts.get(ep.task)))
+    return {t: r for t, r in refs.items() if r}
 
 
 def calibrate(scorer: ProgressScorer, calib: Sequence[EmbeddedEpisode], pool: Sequence[EmbeddedEpisode],
@@ -175,10 +177,11 @@ def train_on_episodes(cfg: TrainRewardConfig, episodes: list[EmbeddedEpisode], t
     held_out_ok = {e.outcome for e in val} >= {e.outcome for e in train}
     _, thresholds = calibrate(scorer, val if held_out_ok else train, train, texts, cfg.num_references)
     logger.info("outcome thresholds %s fit on %s episodes", thresholds, "held-out" if held_out_ok else "training")
-    refs = pick_references(train, texts)
+    refs = pick_references(train, texts, cfg.num_references)
     meta = {**meta, "outcome_thresholds": thresholds, "num_references": cfg.num_references, "train": {"steps": cfg.steps, "seed": cfg.seed,
                                                                  "tasks": sorted(texts), "num_episodes": len(train)}}
-    model_dir = save_reward_model(out / "model", RewardPipeline(scorer, refs, None, None, meta))
+    model_dir = save_reward_model(out / "model", RewardPipeline(scorer, {t: r[0] for t, r in refs.items()}, None, None,
+                                                                meta, {t: r[1:] for t, r in refs.items()}))
     summary.update(success_temperature=temp, outcome_thresholds=thresholds, model_dir=str(model_dir))
     (out / "metrics.json").write_text(json.dumps(summary, indent=2))
     return summary

@@ -71,6 +71,34 @@ def test_streaming_matches_whole_episode(scorer, refs, synth):
     assert st.phi[0].item() == pytest.approx(float(whole[0].progress[t - 1]), abs=1e-5)
 
 
+@pytest.mark.parametrize("fusion", ["guarded", "markov"])
+def test_streaming_with_several_references_matches_whole_episode(scorer, synth, fusion):
+    """Streaming over k references averages k recursions, exactly as whole-episode scoring averages k scores."""
+    train, test, texts = synth
+    from robo_reward.reward.data import other_references
+
+    eps = [e for e in test if e.task == "a"][:2]
+    t = min(e.num_frames for e in eps)
+    refs = other_references(eps[0], train, texts, k=3)
+    whole = [scorer.score_embeddings({v: x[:t] for v, x in e.emb.items()}, refs) for e in eps]
+    single = [scorer.score_embeddings({v: x[:t] for v, x in e.emb.items()}, refs[0]) for e in eps]
+    st = scorer.streamer(len(eps), refs, fusion=fusion)
+    got = [st.reset([0, 1], {v: np.stack([e.emb[v][0] for e in eps]) for v in eps[0].emb}).progress.numpy()]
+    for i in range(1, t):
+        got.append(st.step({v: np.stack([e.emb[v][i] for e in eps]) for v in eps[0].emb}).progress.numpy())
+    got_arr = np.stack(got, 1)
+    for k, e in enumerate(eps):
+        if fusion == "guarded":
+            np.testing.assert_allclose(got_arr[k], whole[k].progress, atol=1e-5)
+        else:
+            markov = np.mean([np.clip(0.5 * (s.p_forward + s.p_backward), 0, 1)
+                              for s in (scorer.score_embeddings({v: x[:t] for v, x in e.emb.items()}, r) for r in refs)], 0)
+            np.testing.assert_allclose(got_arr[k], markov, atol=1e-5)
+        assert np.abs(got_arr[k] - single[k].progress).max() > 1e-4  # the other references count
+    with pytest.raises(ValueError, match="at least one reference"):
+        scorer.streamer(1, [])
+
+
 def test_markov_streaming_is_a_function_of_the_current_frames(scorer, refs, synth):
     """fusion="markov": Phi_t = (P_F + P_B) / 2 of frame t whatever came before (a potential for PBRS);
     the guarded fusion depends on the history."""
@@ -135,6 +163,32 @@ def test_checkpoint_roundtrip_identical(tmp_path, scorer, refs, synth):
     np.testing.assert_array_equal(refs[ep.task].text, refs2[ep.task].text)
     with pytest.raises(FileNotFoundError, match="not a reward-model directory"):
         load_model_files(tmp_path)
+
+
+def test_checkpoint_keeps_extra_references(tmp_path, scorer, synth):
+    from robo_reward.reward.checkpoint import load_reference_sets
+    from robo_reward.reward.data import other_references
+    from robo_reward.reward.pipeline import RewardPipeline, load_reward_model, save_reward_model as save_pipeline
+
+    train, test, texts = synth
+    ep = next(e for e in test if e.task == "a" and e.outcome == "success")
+    refs = other_references(ep, train, texts, k=3)
+    pipe = RewardPipeline(scorer, {"a": refs[0]}, None, None, {"num_references": 3}, {"a": refs[1:]})
+    save_pipeline(tmp_path / "m", pipe)
+    sets = load_reference_sets(tmp_path / "m")
+    assert list(sets) == ["a"] and len(sets["a"]) == 3
+    for got, want in zip(sets["a"], refs):
+        for v in want.start:
+            np.testing.assert_array_equal(got.start[v], want.start[v])
+            np.testing.assert_array_equal(got.goal[v], want.goal[v])
+    loaded = load_reward_model(tmp_path / "m", device="cpu", load_backbone=False)
+    assert len(loaded.reference_set("a")) == 3 and len(loaded.reference_set("a", 2)) == 2
+    np.testing.assert_allclose(loaded.score_embeddings(ep.emb, "a").progress,
+                               scorer.score_embeddings(ep.emb, refs).progress, atol=1e-6)
+    np.testing.assert_allclose(loaded.score_embeddings(ep.emb, "a", num_references=1).progress,
+                               scorer.score_embeddings(ep.emb, refs[0]).progress, atol=1e-6)
+    with pytest.raises(ValueError, match="num_references must be >= 1"):
+        loaded.reference_set("a", 0)
 
 
 def test_failure_scores_below_success(scorer, refs, synth):
