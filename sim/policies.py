@@ -28,8 +28,10 @@ from robo_reward.sim.tasks.base import Waypoint
 
 logger = logging.getLogger(__name__)
 
-MODES = ("expert", "noisy_expert", "missed_grasp", "drop", "stop_early", "wrong_target", "random")
-FAILURE_MODES = tuple(m for m in MODES if m not in ("expert", "noisy_expert"))
+MODES = ("expert", "noisy_expert", "missed_grasp", "drop", "stop_early", "wrong_target", "random", "wander")
+#: The failure modes recordings draw from by default ("wander" is opt-in: ``failure_modes`` in the record config,
+#: so that the default datasets stay what they were).
+FAILURE_MODES = ("missed_grasp", "drop", "stop_early", "wrong_target", "random")
 
 
 class Policy(Protocol):
@@ -163,6 +165,27 @@ class WrongTarget(WaypointPolicy):
         return [_shift(w, off) if w.tag in tags else w for w in plan]
 
 
+class Wander(WaypointPolicy):
+    """Goes purposefully to 2-3 random places anywhere in the workspace, at least 15 cm from every goal waypoint,
+    at expert speed, with a random gripper: the far-away arm poses a learner explores (and a reward model must
+    score low), which the other failure modes, all near the expert's path, never show."""
+
+    mode = "wander"
+
+    def _plan(self) -> list[Waypoint]:
+        goals = [np.asarray(w.pos) for w in super()._plan() if w.tag in ("goal", "carry_goal", "release")]
+        low, high = WORKSPACE_LOW + np.array([0.02, 0.02, 0.04]), WORKSPACE_HIGH - 0.02
+        out = []
+        for _ in range(int(self.rng.integers(2, 4))):
+            for _ in range(50):
+                pos = self.rng.uniform(low, high)
+                if all(np.linalg.norm(pos - g) > 0.15 for g in goals):
+                    break
+            grip = float(self.rng.choice([-1.0, 1.0]))
+            out.append(Waypoint(tuple(float(v) for v in pos), grip, tol=0.02, hold=2, speed=1.0, tag="wander"))
+        return out
+
+
 class Drop(WaypointPolicy):
     """Opens the gripper while carrying (pick_place/stack), lifts off mid-push (push), lets go mid-pull
     (drawer); for reach, which holds nothing, it hovers 4-7 cm above the target instead."""
@@ -241,7 +264,7 @@ class RandomPolicy:
 
 _POLICIES: dict[str, type] = {
     "expert": WaypointPolicy, "noisy_expert": NoisyExpert, "missed_grasp": MissedGrasp, "drop": Drop,
-    "stop_early": StopEarly, "wrong_target": WrongTarget, "random": RandomPolicy,
+    "stop_early": StopEarly, "wrong_target": WrongTarget, "random": RandomPolicy, "wander": Wander,
 }
 
 

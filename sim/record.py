@@ -74,6 +74,10 @@ def record_episode(env: TabletopEnv, policy: Policy, seed: int, views: tuple[str
     obs, info = env.reset(seed=seed)
     policy.reset()
     states, actions, stages, rewards = [env.state()], [], [info["stage_index"]], [info["expert_reward"]]
+    # the task's continuous true progress, where it defines one (reach, push): dense labels for training on
+    # non-expert motion (`robo-reward train-reward labels=sim`)
+    true_progress = getattr(env.task, "progress", None)
+    progress = [true_progress()] if true_progress else []
     frames: dict[str, list[np.ndarray]] = {v: [] for v in views}
 
     def grab() -> None:
@@ -90,6 +94,8 @@ def record_episode(env: TabletopEnv, policy: Policy, seed: int, views: tuple[str
         states.append(env.state())
         stages.append(info["stage_index"])
         rewards.append(info["expert_reward"])
+        if true_progress:
+            progress.append(true_progress())
         grab()
     if terminated and info["success"]:
         hold = np.zeros(env.action_space.shape, np.float32)
@@ -100,6 +106,8 @@ def record_episode(env: TabletopEnv, policy: Policy, seed: int, views: tuple[str
             states.append(env.state())
             stages.append(info["stage_index"])
             rewards.append(info["expert_reward"])
+            if true_progress:
+                progress.append(true_progress())
             grab()
     actions.append(np.zeros(env.action_space.shape, np.float32))
     outcome = outcome_of(bool(info["success"]), max(stages))
@@ -115,6 +123,7 @@ def record_episode(env: TabletopEnv, policy: Policy, seed: int, views: tuple[str
             "terminated": bool(terminated), "truncated": bool(truncated), "image_size": env.image_size,
             "render_quality": env.render_quality, "control_hz": env.control_hz,
             "randomization": asdict(env.randomization),
+            **({"true_progress": [round(float(x), 5) for x in progress]} if true_progress else {}),
         },
     )
 
@@ -151,6 +160,9 @@ class RecordConfig:
     """Give up after ``episodes * this + 16`` rollouts if the wanted outcomes are not met."""
     control_hz: int = 10
     """Control rate (frames per second of the recording)."""
+    failure_modes: list[str] | None = None
+    """failure modes drawn from for outcome=mixed and failure (None = the default set; e.g. [random, wander] for
+    negatives that cover the whole workspace, which a reward model used for RL must score low)"""
 
     def __post_init__(self) -> None:
         errors = []
@@ -166,6 +178,12 @@ class RecordConfig:
             errors.append(f"image_size must be in 16..1024 pixels, got {self.image_size}")
         if self.workers < 1:
             errors.append(f"workers must be >= 1, got {self.workers}")
+        if self.failure_modes is not None:
+            self.failure_modes = list(self.failure_modes)
+            bad = [m for m in self.failure_modes if m not in MODES or m in ("expert", "noisy_expert")]
+            if bad or not self.failure_modes:
+                errors.append(f"failure_modes must be a non-empty list of {[m for m in MODES if m not in ('expert', 'noisy_expert')]}, "
+                              f"got {self.failure_modes}")
         if self.max_attempts_per_episode < 1:
             errors.append(f"max_attempts_per_episode must be >= 1, got {self.max_attempts_per_episode}")
         try:
@@ -199,10 +217,11 @@ def _attempts(cfg: RecordConfig) -> Iterator[_Attempt]:
     for k in range(limit):
         task = tasks[k % len(tasks)]
         j = k // len(tasks)
+        failures = tuple(cfg.failure_modes) if cfg.failure_modes else FAILURE_MODES
         if cfg.outcome == "mixed":
-            mode = ("expert", "noisy_expert")[(j // 2) % 2] if j % 2 == 0 else FAILURE_MODES[(j // 2) % len(FAILURE_MODES)]
+            mode = ("expert", "noisy_expert")[(j // 2) % 2] if j % 2 == 0 else failures[(j // 2) % len(failures)]
         else:
-            sched = MODE_SCHEDULE[cfg.outcome]
+            sched = failures if cfg.outcome == "failure" and cfg.failure_modes else MODE_SCHEDULE[cfg.outcome]
             mode = sched[j % len(sched)]
         yield _Attempt(k, task, mode, cfg.seed * 1_000_000 + k)
 

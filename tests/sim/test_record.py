@@ -115,3 +115,36 @@ def test_run_does_not_depend_on_workers(tmp_path):
     rows1 = EpisodeDataset(tmp_path / "w1").index()
     rows2 = EpisodeDataset(tmp_path / "w2").index()
     assert rows1 == rows2
+
+
+def test_wander_goes_far_from_the_goal_and_true_progress_says_so():
+    """The opt-in 'wander' failure mode takes the arm >= 15 cm from the goal; the recorded true progress (reach,
+    push) ends at 1 for a success and stays 0 while the arm is farther away than at the start."""
+    env = make_env("reach", views=("front",), image_size=16, render_quality="fast")
+    try:
+        far = []
+        for seed in range(3):
+            ep = record_episode(env, make_policy(env, "wander", seed), seed=seed)
+            d = np.linalg.norm(env.task.ee() - env.task.target)
+            far.append(d)
+            prog = np.asarray(ep.extra["true_progress"])
+            assert prog.shape == (ep.num_frames,) and ep.outcome == "failure"
+            assert prog[-1] == 0.0 or d < env.task.start_dist
+        ok = record_episode(env, make_policy(env, "expert", 0), seed=0)
+    finally:
+        env.close()
+    assert min(far) > 0.12
+    prog = np.asarray(ok.extra["true_progress"])
+    assert prog[0] < 0.05 and prog[-1] == 1.0 and np.all(np.diff(prog) > -0.02)
+
+
+def test_failure_modes_choose_the_recorded_failures(tmp_path):
+    cfg = RecordConfig(task="reach", episodes=4, outcome="failure", failure_modes=["wander", "random"], views=["front"],
+                       image_size=16, render_quality="fast", out=str(tmp_path / "ds"), workers=1)
+    summary = run(cfg)
+    assert summary["outcomes"] == {"success": 0, "partial": 0, "failure": 4}
+    assert set(summary["modes"]) <= {"wander", "random"} and "wander" in summary["modes"]
+    with pytest.raises(ValueError, match="failure_modes must be"):
+        RecordConfig(failure_modes=["expert"])
+    with pytest.raises(ValueError, match="failure_modes must be"):
+        RecordConfig(failure_modes=["teleport"])
