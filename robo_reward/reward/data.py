@@ -152,6 +152,7 @@ def load_embedded_episodes(
     views: Sequence[str] | None = None,
     tasks: Sequence[str] | None = None,
     incomplete_cap: float = 0.5,
+    labels: str = "stages",
 ) -> list[EmbeddedEpisode]:
     """Read recorded episodes (``robo_reward.data``) and embed every view.
 
@@ -161,7 +162,14 @@ def load_embedded_episodes(
             ``lambda p: cache.get_video(p, backbone)``.
         views: views to load (default: the views common to all episodes).
         tasks: only these tasks (default all).
+        labels: "stages" (step-wise labels from the stage spans, :mod:`robo_reward.reward.labels`) or "sim":
+            the simulator's continuous true progress where the episode recorded one (``extra.true_progress``,
+            reach and push), stage labels otherwise. Stage labels of a failed attempt climb with time inside its
+            stage (an attempt that starts like a success looks like one); an arm that wanders away from the goal is
+            then labelled as progressing, and a learner shaped by the model is paid to wander. Sim labels say 0.
     """
+    if labels not in ("stages", "sim"):
+        raise ValueError(f"labels must be 'stages' or 'sim', got {labels!r}")
     from robo_reward.data import EpisodeDataset, read_episode, read_meta  # local: keeps the core importable without IO deps
 
     metas = []
@@ -191,9 +199,13 @@ def load_embedded_episodes(
         if len(set(lengths.values())) > 1:
             logger.warning("episode %s: views have different lengths %s; truncating to %d", path, lengths, t)
         emb = {v: e[:t] for v, e in emb.items()}
-        labels = label_episode_stages(_stage_tuples(ep), t, ep.outcome == "success", order, typical, incomplete_cap)
+        true = ep.extra.get("true_progress") if labels == "sim" else None
+        if true is not None and len(true) >= t:
+            lab = np.clip(np.asarray(true[:t], np.float32), 0.0, 1.0)
+        else:
+            lab = label_episode_stages(_stage_tuples(ep), t, ep.outcome == "success", order, typical, incomplete_cap)
         out.append(
-            EmbeddedEpisode(path.name, ep.task, ep.instruction, ep.outcome, emb, labels, {"path": str(path), **ep.extra})
+            EmbeddedEpisode(path.name, ep.task, ep.instruction, ep.outcome, emb, lab, {"path": str(path), **ep.extra})
         )
     logger.info("loaded %d episodes (%d tasks, views %s)", len(out), len(stats), use_views)
     return out

@@ -68,6 +68,9 @@ class TrainRewardConfig:
     ``eval-reward`` does (keep the two equal)"""
     incomplete_cap: float = 0.5
     """fraction of a stage an attempt that never completes it can earn (see reward/labels.py)"""
+    labels: str = "stages"
+    """"stages": step-wise labels from stage keyframes; "sim": the simulator's continuous true progress where an
+    episode recorded one (reach, push; stage labels elsewhere), for models that shape RL (see reward/data.py)"""
     out_dir: str = "runs/reward"
     """run folder: checkpoints/, tensorboard/, metrics.json, model/"""
     device: str = "auto"
@@ -85,6 +88,8 @@ class TrainRewardConfig:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if self.num_references < 1:
             raise ValueError(f"num_references must be >= 1, got {self.num_references}")
+        if self.labels not in ("stages", "sim"):
+            raise ValueError(f"labels must be 'stages' or 'sim', got {self.labels!r}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
 
@@ -178,7 +183,7 @@ def train_on_episodes(cfg: TrainRewardConfig, episodes: list[EmbeddedEpisode], t
     _, thresholds = calibrate(scorer, val if held_out_ok else train, train, texts, cfg.num_references)
     logger.info("outcome thresholds %s fit on %s episodes", thresholds, "held-out" if held_out_ok else "training")
     refs = pick_references(train, texts, cfg.num_references)
-    meta = {**meta, "outcome_thresholds": thresholds, "num_references": cfg.num_references, "train": {"steps": cfg.steps, "seed": cfg.seed,
+    meta = {**meta, "outcome_thresholds": thresholds, "num_references": cfg.num_references, "train": {"steps": cfg.steps, "seed": cfg.seed, "labels": cfg.labels,
                                                                  "tasks": sorted(texts), "num_episodes": len(train)}}
     model_dir = save_reward_model(out / "model", RewardPipeline(scorer, {t: r[0] for t, r in refs.items()}, None, None,
                                                                 meta, {t: r[1:] for t, r in refs.items()}))
@@ -198,7 +203,7 @@ def run(cfg: TrainRewardConfig) -> dict[str, Any]:
     torch.manual_seed(cfg.seed)
     backbone = build_backbone(cfg.backbone)
     episodes = load_embedded_episodes(cfg.data_roots, video_encoder(backbone, cfg.cache_dir), cfg.views, cfg.tasks,
-                                      cfg.incomplete_cap)
+                                      cfg.incomplete_cap, cfg.labels)
     episodes = [e for e in episodes if e.task not in set(cfg.exclude_tasks)]
     if not episodes:
         raise ValueError(f"no episodes left after excluding tasks {cfg.exclude_tasks}")

@@ -61,3 +61,27 @@ def test_train_and_eval_from_recorded_episodes(tmp_path):
     assert (tmp_path / "eval" / "progress_curves.png").is_file()
     saved = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert saved["overall"]["num_episodes"] == 4 and np.isfinite(ev["overall"]["voc_success"])
+
+
+def test_sim_labels_follow_the_recorded_true_progress(tmp_path):
+    """labels="sim": an episode's recorded true progress becomes its labels (a failure that wanders off stays at 0
+    where stage labels would climb); episodes without it keep their stage labels."""
+    from robo_reward.data import EpisodeDataset
+    from robo_reward.reward.data import load_embedded_episodes
+
+    ds = EpisodeDataset(tmp_path / "ds")
+    eps = {s: _episode(o, s) for s, o in ((0, "success"), (1, "failure"), (2, "failure"))}
+    eps[0].extra["true_progress"] = list(np.linspace(0, 1, eps[0].num_frames))
+    eps[1].extra["true_progress"] = [0.0] * eps[1].num_frames  # wandered away
+    names = {s: ds.add(ep).name for s, ep in eps.items()}
+    lengths = {names[s]: ep.num_frames for s, ep in eps.items()}
+    enc = lambda p: np.zeros((lengths[p.parent.name], 4), np.float32)  # noqa: E731
+    by = lambda got: {e.name: e for e in got}  # noqa: E731
+    stages = by(load_embedded_episodes([tmp_path / "ds"], enc))
+    sim = by(load_embedded_episodes([tmp_path / "ds"], enc, labels="sim"))
+    n0, n1, n2 = names[0], names[1], names[2]
+    np.testing.assert_allclose(sim[n0].progress, np.linspace(0, 1, eps[0].num_frames), atol=1e-6)
+    assert stages[n1].progress[-1] > 0.05 and not sim[n1].progress.any()
+    np.testing.assert_array_equal(sim[n2].progress, stages[n2].progress)
+    with pytest.raises(ValueError, match="labels must be"):
+        load_embedded_episodes([tmp_path / "ds"], enc, labels="dense")
