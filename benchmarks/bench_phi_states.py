@@ -10,8 +10,9 @@ Figures per configuration (views, number of reference demos):
 
 * ``spearman_pooled``: Spearman of Phi vs true progress over all frames;
 * ``spearman_within``: median over episodes of the per-episode Spearman;
-* ``step_sign_agreement``: over consecutive steps whose true progress changed by more than ``--min-delta``, the
-  share where Phi moved the same way (what the shaping term gets right step by step);
+* ``step_sign_agreement``: over consecutive steps (consecutive reward queries with ``--reward-every``) whose true
+  progress changed by more than ``--min-delta``, the share where Phi moved the same way (what the shaping term gets
+  right step by step);
 * ``phi_noise``: median over true-progress bins of the standard deviation of Phi inside the bin;
 * ``phi_success`` / ``phi_far``: mean Phi on success frames and on frames with true progress < 0.2.
 
@@ -102,14 +103,16 @@ def markov_phi(pipe, emb: dict[str, np.ndarray], refs, use_goal: bool = True) ->
     return np.clip((s.p_forward + s.p_backward) / 2.0, 0.0, 1.0)
 
 
-def figures(phis: list[np.ndarray], progs: list[np.ndarray], succs: list[np.ndarray], min_delta: float) -> dict:
+def figures(phis: list[np.ndarray], progs: list[np.ndarray], succs: list[np.ndarray], min_delta: float,
+            stride: int = 1) -> dict:
+    """``stride`` k: step-sign agreement between reward queries k steps apart (Phi held in between)."""
     from scipy.stats import spearmanr
 
     phi_all, prog_all, succ_all = np.concatenate(phis), np.concatenate(progs), np.concatenate(succs)
     within = [spearmanr(f, p).statistic for f, p in zip(phis, progs) if np.ptp(p) > 0.05 and np.ptp(f) > 0]
     agree, total = 0, 0
     for f, p in zip(phis, progs):
-        dp, df = np.diff(p), np.diff(f)
+        dp, df = np.diff(p[::stride]), np.diff(f[::stride])
         m = np.abs(dp) > min_delta
         agree += int(np.sum(np.sign(dp[m]) == np.sign(df[m])))
         total += int(m.sum())
@@ -130,6 +133,10 @@ def figures(phis: list[np.ndarray], progs: list[np.ndarray], succs: list[np.ndar
     }
 
 
+def _f(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reward-model-dir", required=True)
@@ -141,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--image-size", type=int, default=96)
     ap.add_argument("--num-references", nargs="+", type=int, default=[1])
     ap.add_argument("--ref-data", type=Path, default=None, help="dataset root with successful demos for extra references")
+    ap.add_argument("--reward-every", nargs="+", type=int, default=[1],
+                    help="also score Phi held between queries every k steps, as `train reward_every=k` does")
     ap.add_argument("--no-goal", action="store_true", help="also score without the goal frame (forward estimate only)")
     ap.add_argument("--min-delta", type=float, default=0.02)
     ap.add_argument("--seed", type=int, default=5000)
@@ -167,14 +176,16 @@ def main(argv: list[str] | None = None) -> int:
         for k, use_goal in [(k, True) for k in args.num_references] + ([(1, False)] if args.no_goal else []):
             refs = refs_all[:k]
             phis = [markov_phi(pipe, {v: e[v] for v in vs}, refs, use_goal) for e in embs]
-            name = f"views={'+'.join(vs)} refs={len(refs)}" + ("" if use_goal else " no goal")
-            results[name] = figures(phis, progs, succs, args.min_delta)
-            r = results[name]
-            print(f"{name:32s} spearman pooled {r['spearman_pooled']:.3f} within {r['spearman_within']:.3f} "
-                  f"step-sign {r['step_sign_agreement']:.3f} noise {r['phi_noise']:.3f} "
-                  f"Phi success {r['phi_success'] if r['phi_success'] is None else round(r['phi_success'], 3)} "
-                  f"far {r['phi_far'] if r['phi_far'] is None else round(r['phi_far'], 3)} "
-                  f"far>=success median {r['far_above_success_median']}")
+            for every in args.reward_every:
+                held = [f[(np.arange(len(f)) // every) * every] for f in phis]
+                name = (f"views={'+'.join(vs)} refs={len(refs)}" + ("" if use_goal else " no goal")
+                        + ("" if every == 1 else f" every {every}"))
+                results[name] = figures(held, progs, succs, args.min_delta, every)
+                r = results[name]
+                print(f"{name:40s} spearman pooled {_f(r['spearman_pooled'])} within {_f(r['spearman_within'])} "
+                      f"step-sign {_f(r['step_sign_agreement'])} noise {_f(r['phi_noise'])} "
+                      f"Phi success {_f(r['phi_success'])} far {_f(r['phi_far'])} "
+                      f"far>=success median {_f(r['far_above_success_median'])}")
     out = {"task": args.task, "episodes": args.episodes, "image_size": args.image_size,
            "reward_model_dir": str(args.reward_model_dir), "results": results}
     if args.json:
