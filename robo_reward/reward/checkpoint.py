@@ -116,7 +116,14 @@ def _json_default(o: Any) -> Any:
 
 
 def load_model_files(directory: str | Path, device: torch.device | str = "cpu") -> tuple[HopModel, dict[str, Reference], dict[str, Any]]:
-    """Load a reward-model directory: (model in eval mode, task -> reference, config dict)."""
+    """Load a reward-model directory: (model in eval mode, task -> main reference, config dict)."""
+    model, sets, cfg = load_model_and_references(directory, device)
+    return model, {task: refs[0] for task, refs in sets.items()}, cfg
+
+
+def load_model_and_references(directory: str | Path, device: torch.device | str = "cpu"
+                              ) -> tuple[HopModel, dict[str, list[Reference]], dict[str, Any]]:
+    """Like :func:`load_model_files`, with every stored reference demo: task -> [main, extra...]."""
     directory = Path(directory)
     cfg_path = directory / "config.json"
     for name in ("config.json", "model.safetensors", "reference.safetensors"):
@@ -129,8 +136,7 @@ def load_model_files(directory: str | Path, device: torch.device | str = "cpu") 
     model = HopModel(RewardModelConfig(**cfg["model"]), cfg["views"], cfg["embed_dim"], cfg["text_dim"])
     model.load_state_dict(load_torch(str(directory / "model.safetensors")))
     model.to(device).eval()
-    sets = _read_references(load_np(str(directory / "reference.safetensors")), cfg)
-    return model, {task: refs[0] for task, refs in sets.items()}, cfg
+    return model, _read_references(load_np(str(directory / "reference.safetensors")), cfg), cfg
 
 
 def _read_references(tensors: dict[str, np.ndarray], cfg: dict[str, Any]) -> dict[str, list[Reference]]:
@@ -147,13 +153,6 @@ def _read_references(tensors: dict[str, np.ndarray], cfg: dict[str, Any]) -> dic
             refs.append(Reference(task, info["instruction"], start, goal or None, text, info["source"]))
         out[task] = refs
     return out
-
-
-def load_reference_sets(directory: str | Path) -> dict[str, list[Reference]]:
-    """task -> all stored reference demos of a reward-model directory (the main one first)."""
-    directory = Path(directory)
-    cfg = json.loads((directory / "config.json").read_text())
-    return _read_references(load_np(str(directory / "reference.safetensors")), cfg)
 
 
 def save_training_state(path: str | Path, state: dict[str, Any]) -> None:

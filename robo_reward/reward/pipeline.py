@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from robo_reward.reward.checkpoint import load_model_files, load_reference_sets, save_reward_model as _save_files
+from robo_reward.reward.checkpoint import load_model_and_references, save_reward_model as _save_files
 from robo_reward.reward.data import Reference
 from robo_reward.reward.scoring import EmbeddingStreamer, EpisodeScore, ProgressScorer
 from robo_reward.types import MultiViewFrames, ProgressOutput
@@ -218,7 +218,7 @@ def load_reward_model(directory: str | Path, device: str = "auto", load_backbone
     from robo_reward.backbones.base import BackboneConfig, resolve_device
 
     dev = resolve_device(device)
-    model, refs, cfg = load_model_files(directory, dev)
+    model, sets, cfg = load_model_and_references(directory, dev)
     backbone = text_encoder = None
     if load_backbone:
         if "backbone" not in cfg:
@@ -239,8 +239,8 @@ def load_reward_model(directory: str | Path, device: str = "auto", load_backbone
     meta = {k: v for k, v in cfg.items()
             if k in ("backbone", "backbone_identity", "text_encoder", "outcome_thresholds", "train", "num_references")}
     scorer = ProgressScorer(model, cfg.get("success_temperature", 1.0), dev)
-    extra = {t: r[1:] for t, r in load_reference_sets(directory).items() if len(r) > 1}
-    return RewardPipeline(scorer, refs, backbone, text_encoder, meta, extra)
+    return RewardPipeline(scorer, {t: r[0] for t, r in sets.items()}, backbone, text_encoder, meta,
+                          {t: r[1:] for t, r in sets.items() if len(r) > 1})
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:

@@ -286,16 +286,6 @@ class EmbeddingStreamer:
         """(N,) current progress per env (the mean over references)."""
         return self._phi.mean(0)
 
-    @property
-    def p_i(self) -> torch.Tensor:
-        """(N,) current incremental estimate per env (the mean over references)."""
-        return self._p_i.mean(0)
-
-    @property
-    def ref(self) -> _RefTensors:
-        """The first reference (the stored one of the task)."""
-        return self.refs[0]
-
     def _stack(self, emb: Mapping[str, np.ndarray | torch.Tensor], n: int) -> torch.Tensor:
         if set(emb) != set(self.views):
             raise ValueError(f"expected embeddings for views {list(self.views)}, got {sorted(emb)}")

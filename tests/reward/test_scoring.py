@@ -166,7 +166,7 @@ def test_checkpoint_roundtrip_identical(tmp_path, scorer, refs, synth):
 
 
 def test_checkpoint_keeps_extra_references(tmp_path, scorer, synth):
-    from robo_reward.reward.checkpoint import load_reference_sets
+    from robo_reward.reward.checkpoint import load_model_and_references
     from robo_reward.reward.data import other_references
     from robo_reward.reward.pipeline import RewardPipeline, load_reward_model, save_reward_model as save_pipeline
 
@@ -175,7 +175,7 @@ def test_checkpoint_keeps_extra_references(tmp_path, scorer, synth):
     refs = other_references(ep, train, texts, k=3)
     pipe = RewardPipeline(scorer, {"a": refs[0]}, None, None, {"num_references": 3}, {"a": refs[1:]})
     save_pipeline(tmp_path / "m", pipe)
-    sets = load_reference_sets(tmp_path / "m")
+    _, sets, _ = load_model_and_references(tmp_path / "m")
     assert list(sets) == ["a"] and len(sets["a"]) == 3
     for got, want in zip(sets["a"], refs):
         for v in want.start:
