@@ -78,6 +78,7 @@ def rollouts(task: str, episodes: int, views: list[str], image_size: int, seed: 
 def references(pipe, data_root: Path | None, task: str, views: list[str], k: int):
     """The model's stored reference first, then successful recorded demos of ``task`` under ``data_root``."""
     from robo_reward.data import read_episode
+    from robo_reward.reward.data import Reference
 
     refs = pipe.reference_set(task, k)
     if data_root is None or len(refs) >= k:
@@ -89,10 +90,9 @@ def references(pipe, data_root: Path | None, task: str, views: list[str], k: int
         info = json.loads(meta.read_text())
         if info.get("task") != task or info.get("outcome") != "success":
             continue
-        ep = read_episode(meta.parent, views=views)
-        emb = pipe.encode_views(ep.frames)
-        ref = pipe.add_reference_embeddings(f"_bench_{len(refs)}", None, emb)
-        refs.append(type(ref)(task, instruction, ref.start, ref.goal, refs[0].text, "bench"))
+        emb = pipe.encode_views(read_episode(meta.parent, views=views).frames)
+        refs.append(Reference(task, instruction, {v: e[0] for v, e in emb.items()}, {v: e[-1] for v, e in emb.items()},
+                              refs[0].text, str(meta.parent)))
     if len(refs) < k:
         print(f"only {len(refs)} references available for {task} under {data_root}", file=sys.stderr)
     return refs
