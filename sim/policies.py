@@ -32,6 +32,8 @@ MODES = ("expert", "noisy_expert", "missed_grasp", "drop", "stop_early", "wrong_
 #: The failure modes recordings draw from by default ("wander" is opt-in: ``failure_modes`` in the record config,
 #: so that the default datasets stay what they were).
 FAILURE_MODES = ("missed_grasp", "drop", "stop_early", "wrong_target", "random")
+#: Every mode that can be asked for as a failure mode.
+SELECTABLE_FAILURE_MODES = tuple(m for m in MODES if m not in ("expert", "noisy_expert"))
 
 
 class Policy(Protocol):

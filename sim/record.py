@@ -26,7 +26,7 @@ from tqdm import tqdm
 from robo_reward.data import Episode, EpisodeDataset, StageSpan
 from robo_reward.sim.cameras import check_views
 from robo_reward.sim.env import TabletopEnv, make_env
-from robo_reward.sim.policies import FAILURE_MODES, MODES, Policy, make_policy
+from robo_reward.sim.policies import FAILURE_MODES, MODES, SELECTABLE_FAILURE_MODES, Policy, make_policy
 from robo_reward.sim.randomization import RandomizationConfig
 from robo_reward.sim.tasks import TASKS
 
@@ -73,42 +73,41 @@ def record_episode(env: TabletopEnv, policy: Policy, seed: int, views: tuple[str
     views = env.views if views is None else check_views(views)
     obs, info = env.reset(seed=seed)
     policy.reset()
-    states, actions, stages, rewards = [env.state()], [], [info["stage_index"]], [info["expert_reward"]]
+    states: list[np.ndarray] = []
+    actions: list[np.ndarray] = []
+    stages: list[int] = []
+    rewards: list[float] = []
     # the task's continuous true progress, where it defines one (reach, push): dense labels for training on
     # non-expert motion (`robo-reward train-reward labels=sim`)
     true_progress = getattr(env.task, "progress", None)
-    progress = [true_progress()] if true_progress else []
+    progress: list[float] = []
     frames: dict[str, list[np.ndarray]] = {v: [] for v in views}
 
-    def grab() -> None:
-        if views:
-            for v, img in env.render_views(views).items():
-                frames[v].append(img)
-
-    grab()
-    terminated = truncated = False
-    while not (terminated or truncated):
-        action = np.asarray(policy.act(obs), dtype=np.float32)
-        obs, _, terminated, truncated, info = env.step(action)
-        actions.append(action)
+    def observe(info: dict) -> None:
+        """Everything recorded per frame: state, stage, expert reward, true progress, camera images."""
         states.append(env.state())
         stages.append(info["stage_index"])
         rewards.append(info["expert_reward"])
         if true_progress:
             progress.append(true_progress())
-        grab()
+        if views:
+            for v, img in env.render_views(views).items():
+                frames[v].append(img)
+
+    observe(info)
+    terminated = truncated = False
+    while not (terminated or truncated):
+        action = np.asarray(policy.act(obs), dtype=np.float32)
+        obs, _, terminated, truncated, info = env.step(action)
+        actions.append(action)
+        observe(info)
     if terminated and info["success"]:
         hold = np.zeros(env.action_space.shape, np.float32)
         hold[-1] = actions[-1][-1] if actions else 0.0
         for _ in range(hold_frames):
             obs, _, _, _, info = env.step(hold)
             actions.append(hold.copy())
-            states.append(env.state())
-            stages.append(info["stage_index"])
-            rewards.append(info["expert_reward"])
-            if true_progress:
-                progress.append(true_progress())
-            grab()
+            observe(info)
     actions.append(np.zeros(env.action_space.shape, np.float32))
     outcome = outcome_of(bool(info["success"]), max(stages))
     return Episode(
@@ -180,9 +179,8 @@ class RecordConfig:
             errors.append(f"workers must be >= 1, got {self.workers}")
         if self.failure_modes is not None:
             self.failure_modes = list(self.failure_modes)
-            bad = [m for m in self.failure_modes if m not in MODES or m in ("expert", "noisy_expert")]
-            if bad or not self.failure_modes:
-                errors.append(f"failure_modes must be a non-empty list of {[m for m in MODES if m not in ('expert', 'noisy_expert')]}, "
+            if not self.failure_modes or any(m not in SELECTABLE_FAILURE_MODES for m in self.failure_modes):
+                errors.append(f"failure_modes must be a non-empty list of {list(SELECTABLE_FAILURE_MODES)}, "
                               f"got {self.failure_modes}")
         if self.max_attempts_per_episode < 1:
             errors.append(f"max_attempts_per_episode must be >= 1, got {self.max_attempts_per_episode}")

@@ -146,6 +146,10 @@ def task_stage_stats(
     return out
 
 
+#: Label sources of :func:`load_embedded_episodes` (``labels=``).
+LABEL_SOURCES = ("stages", "sim")
+
+
 def load_embedded_episodes(
     roots: Sequence[str | Path],
     encode_video: Callable[[Path], np.ndarray],
@@ -168,8 +172,8 @@ def load_embedded_episodes(
             stage (an attempt that starts like a success looks like one); an arm that wanders away from the goal is
             then labelled as progressing, and a learner shaped by the model is paid to wander. Sim labels say 0.
     """
-    if labels not in ("stages", "sim"):
-        raise ValueError(f"labels must be 'stages' or 'sim', got {labels!r}")
+    if labels not in LABEL_SOURCES:
+        raise ValueError(f"labels must be one of {LABEL_SOURCES}, got {labels!r}")
     from robo_reward.data import EpisodeDataset, read_episode, read_meta  # local: keeps the core importable without IO deps
 
     metas = []

@@ -22,7 +22,7 @@ import torch
 from robo_reward.backbones.base import BackboneConfig, resolve_device
 from robo_reward.backbones.text import TextEncoderConfig
 from robo_reward.reward.calibration import curve_features, fit_outcome_thresholds, fit_temperature, peak_progress
-from robo_reward.reward.data import EmbeddedEpisode, Reference, load_embedded_episodes, other_references
+from robo_reward.reward.data import LABEL_SOURCES, EmbeddedEpisode, Reference, load_embedded_episodes, other_references
 from robo_reward.reward.model import RewardModelConfig
 from robo_reward.reward.pipeline import RewardPipeline, config_to_dict, save_reward_model
 from robo_reward.reward.scoring import ProgressScorer
@@ -88,8 +88,8 @@ class TrainRewardConfig:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if self.num_references < 1:
             raise ValueError(f"num_references must be >= 1, got {self.num_references}")
-        if self.labels not in ("stages", "sim"):
-            raise ValueError(f"labels must be 'stages' or 'sim', got {self.labels!r}")
+        if self.labels not in LABEL_SOURCES:
+            raise ValueError(f"labels must be one of {LABEL_SOURCES}, got {self.labels!r}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
 
