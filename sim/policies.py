@@ -13,6 +13,10 @@ Modes:
     stop_early    the expert for a random 10-75 % of its nominal duration, then holds still.
     wrong_target  the plan with the goal waypoints moved 10-16 cm away from the real goal.
     random        temporally correlated random actions with random gripper toggles.
+    wander        (opt-in) purposeful moves to 2-3 random places of the workspace far from every goal.
+    near_miss     (opt-in) the expert, but the goal waypoints moved 4-12 cm in a random 3-D direction (above,
+                  below, beside, short of the goal), then held: where RL learners stop when a potential is
+                  already high a few centimetres short of the goal.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from robo_reward.sim.tasks.base import Waypoint
 
 logger = logging.getLogger(__name__)
 
-MODES = ("expert", "noisy_expert", "missed_grasp", "drop", "stop_early", "wrong_target", "random", "wander")
-#: The failure modes recordings draw from by default ("wander" is opt-in: ``failure_modes`` in the record config,
-#: so that the default datasets stay what they were).
+MODES = ("expert", "noisy_expert", "missed_grasp", "drop", "stop_early", "wrong_target", "random", "wander",
+         "near_miss")
+#: The failure modes recordings draw from by default ("wander" and "near_miss" are opt-in: ``failure_modes`` in the
+#: record config, so that the default datasets stay what they were).
 FAILURE_MODES = ("missed_grasp", "drop", "stop_early", "wrong_target", "random")
 #: Every mode that can be asked for as a failure mode.
 SELECTABLE_FAILURE_MODES = tuple(m for m in MODES if m not in ("expert", "noisy_expert"))
@@ -188,6 +193,27 @@ class Wander(WaypointPolicy):
         return out
 
 
+class NearMiss(WaypointPolicy):
+    """The expert with its goal waypoints moved 4-12 cm in a uniformly random 3-D direction and held there for a
+    few steps: near misses from every side, the states a reward model must rank below the goal even though the
+    arm is close (``missed_grasp`` and ``wrong_target`` only shift sideways)."""
+
+    mode = "near_miss"
+
+    def _plan(self) -> list[Waypoint]:
+        plan = super()._plan()
+        d = self.rng.normal(size=3)
+        off = d / max(float(np.linalg.norm(d)), 1e-9) * self.rng.uniform(0.04, 0.12)
+        low, high = WORKSPACE_LOW + np.array([0.01, 0.01, 0.03]), WORKSPACE_HIGH - 0.01
+        out = []
+        for w in plan:
+            if w.tag in ("goal", "carry_goal", "release"):
+                pos = np.clip(np.asarray(w.pos, dtype=float) + off, low, high)
+                w = replace(w, pos=tuple(float(v) for v in pos), hold=max(w.hold, 5))
+            out.append(w)
+        return out
+
+
 class Drop(WaypointPolicy):
     """Opens the gripper while carrying (pick_place/stack), lifts off mid-push (push), lets go mid-pull
     (drawer); for reach, which holds nothing, it hovers 4-7 cm above the target instead."""
@@ -267,6 +293,7 @@ class RandomPolicy:
 _POLICIES: dict[str, type] = {
     "expert": WaypointPolicy, "noisy_expert": NoisyExpert, "missed_grasp": MissedGrasp, "drop": Drop,
     "stop_early": StopEarly, "wrong_target": WrongTarget, "random": RandomPolicy, "wander": Wander,
+    "near_miss": NearMiss,
 }
 
 

@@ -138,6 +138,25 @@ def test_wander_goes_far_from_the_goal_and_true_progress_says_so():
     assert prog[0] < 0.05 and prog[-1] == 1.0 and np.all(np.diff(prog) > -0.02)
 
 
+def test_near_miss_stops_a_few_centimetres_from_the_goal_from_any_side():
+    """'near_miss' ends 3-13 cm from the reach target (never a success) and from more than one side, with the
+    true progress high but short of 1."""
+    env = make_env("reach", views=("front",), image_size=16, render_quality="fast")
+    try:
+        offsets, finals = [], []
+        for seed in range(4):
+            ep = record_episode(env, make_policy(env, "near_miss", seed), seed=seed)
+            offsets.append(env.task.ee() - env.task.target)
+            finals.append(ep.extra["true_progress"][-1])
+            assert ep.outcome != "success"
+    finally:
+        env.close()
+    dist = np.linalg.norm(offsets, axis=1)
+    assert np.all((dist > 0.03) & (dist < 0.13)), dist
+    assert len({tuple(np.sign(o).astype(int)) for o in offsets}) > 1  # not all on the same side
+    assert all(0.2 < f < 1.0 for f in finals), finals
+
+
 def test_failure_modes_choose_the_recorded_failures(tmp_path):
     cfg = RecordConfig(task="reach", episodes=4, outcome="failure", failure_modes=["wander", "random"], views=["front"],
                        image_size=16, render_quality="fast", out=str(tmp_path / "ds"), workers=1)
