@@ -98,7 +98,7 @@ def evaluate_embedded(
     scorer: ProgressScorer,
     episodes: Sequence[EmbeddedEpisode],
     texts: dict[str, np.ndarray | None],
-    thresholds: dict[str, float] | None,
+    thresholds: dict[str, Any] | None,
     stored_refs: dict[str, Reference] | None = None,
     num_references: int = 1,
 ) -> tuple[dict[str, Any], dict[str, list[tuple[str, EpisodeScore]]]]:
@@ -141,7 +141,7 @@ def evaluate_embedded(
         "peak_progress_mean": {k: _mean(np.asarray(peaks)[outcomes_a == k].tolist()) for k in OUTCOME_CLASSES},
     }
     if thresholds:
-        pred = classify_outcomes(finals_a, thresholds, peaks)
+        pred = classify_outcomes(finals_a, thresholds, peaks, [e.task for e in episodes])
         res["outcome_accuracy"] = float(np.mean(pred == outcomes_a))
         res["confusion"] = {t: {p: int(((outcomes_a == t) & (pred == p)).sum()) for p in OUTCOME_CLASSES}
                             for t in OUTCOME_CLASSES}

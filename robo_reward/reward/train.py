@@ -132,10 +132,10 @@ def pick_references(episodes: Sequence[EmbeddedEpisode], texts: dict[str, np.nda
 
 
 def calibrate(scorer: ProgressScorer, calib: Sequence[EmbeddedEpisode], pool: Sequence[EmbeddedEpisode],
-              texts: dict[str, np.ndarray], num_references: int = 1) -> tuple[float, dict[str, float]]:
+              texts: dict[str, np.ndarray], num_references: int = 1) -> tuple[float, dict[str, Any]]:
     """Fit the success temperature on ``calib`` frames and outcome thresholds (final and peak progress) of ``calib``,
     scoring each episode as evaluation does (averaged over up to ``num_references`` other demos)."""
-    logits, labels, finals, peaks, outcomes = [], [], [], [], []
+    logits, labels, finals, peaks, outcomes, tasks = [], [], [], [], [], []
     t_old = scorer.success_temperature
     scorer.success_temperature = 1.0
     for ep in calib:
@@ -146,9 +146,10 @@ def calibrate(scorer: ProgressScorer, calib: Sequence[EmbeddedEpisode], pool: Se
         finals.append(curve_features(s.progress, s.success_prob)[0])
         peaks.append(peak_progress(s.progress))
         outcomes.append(ep.outcome)
+        tasks.append(ep.task)
     scorer.success_temperature = t_old
     temp = fit_temperature(np.concatenate(logits), np.concatenate(labels)) if logits else 1.0
-    return temp, fit_outcome_thresholds(finals, outcomes, peaks)
+    return temp, fit_outcome_thresholds(finals, outcomes, peaks, tasks)
 
 
 def train_on_episodes(cfg: TrainRewardConfig, episodes: list[EmbeddedEpisode], texts: dict[str, np.ndarray],

@@ -72,3 +72,28 @@ def test_three_way_rule_uses_peak_for_partial_vs_failure():
     # peak = 90th percentile: one-frame spikes do not count
     assert peak_progress(np.r_[np.zeros(19), 1.0]) < 0.2
     assert peak_progress(np.r_[np.zeros(10), np.full(10, 0.6)]) == pytest.approx(0.6)
+
+
+def test_per_task_thresholds_where_tasks_end_at_different_levels():
+    """Task 'a' ends its successes at 0.7, task 'b' its partials there: no one global threshold gets both right,
+    per-task thresholds do; a task with too few calibration episodes per class keeps the global ones."""
+    fa = [0.72, 0.70, 0.68, 0.40, 0.38, 0.35, 0.10, 0.08, 0.05]
+    fb = [0.98, 0.96, 0.95, 0.72, 0.70, 0.68, 0.30, 0.28, 0.25]
+    y = ["success"] * 3 + ["partial"] * 3 + ["failure"] * 3
+    finals, outcomes, tasks = fa + fb, y + y, ["a"] * 9 + ["b"] * 9
+    glob = fit_outcome_thresholds(finals, outcomes)
+    assert "per_task" not in glob
+    assert np.mean(classify_outcomes(finals, glob) == np.asarray(outcomes)) < 0.9
+    thr = fit_outcome_thresholds(finals, outcomes, tasks=tasks)
+    assert set(thr["per_task"]) == {"a", "b"}
+    assert thr["success"] == glob["success"] and thr["partial"] == glob["partial"]
+    assert list(classify_outcomes(finals, thr, tasks=tasks)) == outcomes
+    # without tasks, or for a task without its own thresholds, the global rule applies
+    assert list(classify_outcomes(finals, thr)) == list(classify_outcomes(finals, glob))
+    assert list(classify_outcomes([0.72], thr, tasks=["c"])) == list(classify_outcomes([0.72], glob))
+    # two episodes per class are too few for task 'b' (min_per_class=3): only 'a' gets its own
+    keep = [i for i in range(18) if i < 9 or (i - 9) % 3 != 2]
+    thr2 = fit_outcome_thresholds([finals[i] for i in keep], [outcomes[i] for i in keep], tasks=[tasks[i] for i in keep])
+    assert set(thr2["per_task"]) == {"a"}
+    with pytest.raises(ValueError, match="one task per episode"):
+        fit_outcome_thresholds(finals, outcomes, tasks=tasks[:-1])
