@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--algo", default="sac", choices=["sac", "ppo"])
     ap.add_argument("--reward-model-dir", default="oracle", help="trained reward model dir, or 'oracle'")
     ap.add_argument("--ent-coef", default="auto", help="SAC: 'auto' or a number (PPO: a number)")
-    ap.add_argument("--sparse-weight", type=float, default=1.0, help="weight of r_gold for the learned rewards")
+    ap.add_argument("--sparse-weight", type=float, default=10.0, help="weight of r_gold for the learned rewards")
     ap.add_argument("--sparse", default="env", choices=["env", "model", "none"],
                     help="source of r_gold for the learned rewards: the env's success (the signal the sparse "
                          "baseline gets) or the reward model's success estimate")

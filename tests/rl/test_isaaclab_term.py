@@ -70,7 +70,8 @@ def test_shaped_reward_terminal_convention_and_per_env_reset():
     assert model.reset_calls[-1] == [1]  # only env 1 restarted its model state
     assert float(r[0]) == pytest.approx(GAMMA * 0.6 - 0.5, abs=1e-6)
     assert float(r[1]) == pytest.approx((GAMMA - 1) * 0.05, abs=1e-6)
-    assert float(r[2]) == pytest.approx(GAMMA * 1.0 - 0.3 + 1.0, abs=1e-6)  # success_prob 1 -> sparse 1
+    w = ShapingConfig().sparse_weight  # the default weight of r_gold (10)
+    assert float(r[2]) == pytest.approx(GAMMA * 1.0 - 0.3 + w * 1.0, abs=1e-6)  # success_prob 1 -> r_gold 1
     assert float(term.episode_sums["pbrs"][0]) == pytest.approx(float(sums_before[0]) + GAMMA * 0.6 - 0.5, abs=1e-6)
     assert float(term.episode_sums["pbrs"][1]) == pytest.approx((GAMMA - 1) * 0.05, abs=1e-6)
 

@@ -16,9 +16,10 @@ PBRS_ENV = ShapingConfig(kind="pbrs", sparse="env")
 
 
 def expected_return(phis, end, success, gamma):
-    """Unshaped discounted return + gamma^T Phi(s_T) - Phi(s_0), Phi(s_T) := 0 when terminated."""
+    """Unshaped discounted return (r_gold weighted by sparse_weight) + gamma^T Phi(s_T) - Phi(s_0), Phi(s_T) := 0
+    when terminated."""
     T = len(phis) - 1
-    unshaped = gamma ** (T - 1) * float(success)
+    unshaped = gamma ** (T - 1) * PBRS_ENV.sparse_weight * float(success)
     phi_T = 0.0 if end == "terminated" else phis[-1]
     return unshaped + gamma**T * phi_T - phis[0]
 
