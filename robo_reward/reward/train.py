@@ -132,9 +132,11 @@ def pick_references(episodes: Sequence[EmbeddedEpisode], texts: dict[str, np.nda
 
 
 def calibrate(scorer: ProgressScorer, calib: Sequence[EmbeddedEpisode], pool: Sequence[EmbeddedEpisode],
-              texts: dict[str, np.ndarray], num_references: int = 1) -> tuple[float, dict[str, Any]]:
+              texts: dict[str, np.ndarray], num_references: int = 1, per_task: bool = True
+              ) -> tuple[float, dict[str, Any]]:
     """Fit the success temperature on ``calib`` frames and outcome thresholds (final and peak progress) of ``calib``,
-    scoring each episode as evaluation does (averaged over up to ``num_references`` other demos)."""
+    scoring each episode as evaluation does (averaged over up to ``num_references`` other demos); ``per_task``:
+    also per-task thresholds where ``calib`` has enough episodes of each outcome (only sensible on held-out ones)."""
     logits, labels, finals, peaks, outcomes, tasks = [], [], [], [], [], []
     t_old = scorer.success_temperature
     scorer.success_temperature = 1.0
@@ -149,7 +151,7 @@ def calibrate(scorer: ProgressScorer, calib: Sequence[EmbeddedEpisode], pool: Se
         tasks.append(ep.task)
     scorer.success_temperature = t_old
     temp = fit_temperature(np.concatenate(logits), np.concatenate(labels)) if logits else 1.0
-    return temp, fit_outcome_thresholds(finals, outcomes, peaks, tasks)
+    return temp, fit_outcome_thresholds(finals, outcomes, peaks, tasks if per_task else None)
 
 
 def train_on_episodes(cfg: TrainRewardConfig, episodes: list[EmbeddedEpisode], texts: dict[str, np.ndarray],
@@ -181,7 +183,10 @@ def train_on_episodes(cfg: TrainRewardConfig, episodes: list[EmbeddedEpisode], t
     # Outcome thresholds from held-out episodes when they cover every outcome: on training episodes the curves are
     # cleaner than on new ones (the thresholds came out too tight and 3-way accuracy dropped ~20 points).
     held_out_ok = {e.outcome for e in val} >= {e.outcome for e in train}
-    _, thresholds = calibrate(scorer, val if held_out_ok else train, train, texts, cfg.num_references)
+    # Per-task thresholds only from held-out episodes: fit on a task's training episodes they sat tight around the
+    # clean training curves (main job: 3-way accuracy 0.875 -> 0.812 on its test set).
+    _, thresholds = calibrate(scorer, val if held_out_ok else train, train, texts, cfg.num_references,
+                              per_task=held_out_ok)
     logger.info("outcome thresholds %s fit on %s episodes", thresholds, "held-out" if held_out_ok else "training")
     refs = pick_references(train, texts, cfg.num_references)
     meta = {**meta, "outcome_thresholds": thresholds, "num_references": cfg.num_references, "train": {"steps": cfg.steps, "seed": cfg.seed, "labels": cfg.labels,

@@ -31,6 +31,8 @@ def test_thresholds_and_temperature():
 def test_evaluate_embedded_on_synthetic(tmp_path, scorer, synth):
     train, test, texts = synth
     _, thr = calibrate(scorer, train, train, texts)
+    _, thr_global = calibrate(scorer, train, train, texts, per_task=False)
+    assert "per_task" not in thr_global and thr_global["success"] == thr["success"]
     res, curves = evaluate_embedded(scorer, test, texts, thr)
     assert res["voc_success"] > 0.9 and res["voc_reversed"] < -0.9
     assert res["auroc_success"] > 0.9
