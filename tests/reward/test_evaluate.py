@@ -31,8 +31,6 @@ def test_thresholds_and_temperature():
 def test_evaluate_embedded_on_synthetic(tmp_path, scorer, synth):
     train, test, texts = synth
     _, thr = calibrate(scorer, train, train, texts)
-    _, thr_global = calibrate(scorer, train, train, texts, per_task=False)
-    assert "per_task" not in thr_global and thr_global["success"] == thr["success"]
     res, curves = evaluate_embedded(scorer, test, texts, thr)
     assert res["voc_success"] > 0.9 and res["voc_reversed"] < -0.9
     assert res["auroc_success"] > 0.9
@@ -99,3 +97,15 @@ def test_per_task_thresholds_where_tasks_end_at_different_levels():
     assert set(thr2["per_task"]) == {"a"}
     with pytest.raises(ValueError, match="one task per episode"):
         fit_outcome_thresholds(finals, outcomes, tasks=tasks[:-1])
+
+
+def test_calibrate_gives_per_task_thresholds_only_when_asked(scorer, synth):
+    """train-reward asks for per-task thresholds only when it calibrates on held-out episodes."""
+    from robo_reward.reward.synthetic import SyntheticSpec, make_synthetic_episodes
+
+    train, _, texts = synth
+    calib, _ = make_synthetic_episodes(("a", "b"), {"success": 3, "partial": 3, "failure": 3}, SyntheticSpec(), seed=2)
+    _, thr = calibrate(scorer, calib, train, texts)
+    _, thr_global = calibrate(scorer, calib, train, texts, per_task=False)
+    assert set(thr["per_task"]) == {"a", "b"}
+    assert "per_task" not in thr_global and thr_global["success"] == thr["success"]
