@@ -71,7 +71,8 @@ def fit_outcome_thresholds(finals: Sequence[float], outcomes: Sequence[str],
     pk = f if peaks is None else np.asarray(peaks, np.float64)
     if pk.shape != f.shape:
         raise ValueError(f"peaks has shape {pk.shape} but finals has {f.shape}; give one value per episode")
-    out: dict[str, Any] = dict(_fit(f, y, pk, "partial" if peaks is None else "partial_peak"))
+    key = "partial" if peaks is None else "partial_peak"
+    out: dict[str, Any] = dict(_fit(f, y, pk, key))
     if tasks is None:
         return out
     t = np.asarray(tasks)
@@ -83,7 +84,7 @@ def fit_outcome_thresholds(finals: Sequence[float], outcomes: Sequence[str],
         m = t == task
         counts = {c: int(np.sum(y[m] == c)) for c in classes}
         if len(classes) > 1 and min(counts.values()) >= min_per_class:
-            per_task[task] = _fit(f[m], y[m], pk[m], "partial" if peaks is None else "partial_peak")
+            per_task[task] = _fit(f[m], y[m], pk[m], key)
     if per_task:
         out["per_task"] = per_task
     return out
