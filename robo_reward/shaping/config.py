@@ -71,7 +71,8 @@ class ShapingConfig:
     sparse_weight: float = 10.0
     """weight of the sparse success reward r_gold. 10 by default: with a learned, noisy Phi a learner finds the
     states where Phi errs high, and a heavy r_gold keeps finishing the task worth more (SAC on reach, learned
-    reward, 12k steps: final success 0.00/0.03 with weight 1, 0.20/0.17/0.37 with 10; see configs/shaping/pbrs.yaml)"""
+    reward, 12k steps: final success 0.00/0.03 with weight 1, 0.20/0.17/0.37/0.13 with 10; see
+    configs/shaping/pbrs.yaml)"""
     dense_weight: float = 1.0
     """weight of the dense (progress) term"""
     model_success: ModelSuccess = ModelSuccess.either
