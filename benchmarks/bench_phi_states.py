@@ -91,8 +91,7 @@ def references(pipe, data_root: Path | None, task: str, views: list[str], k: int
         if info.get("task") != task or info.get("outcome") != "success":
             continue
         emb = pipe.encode_views(read_episode(meta.parent, views=views).frames)
-        refs.append(Reference(task, instruction, {v: e[0] for v, e in emb.items()}, {v: e[-1] for v, e in emb.items()},
-                              refs[0].text, str(meta.parent)))
+        refs.append(Reference.from_embeddings(task, instruction, emb, refs[0].text, str(meta.parent)))
     if len(refs) < k:
         print(f"only {len(refs)} references available for {task} under {data_root}", file=sys.stderr)
     return refs

@@ -79,16 +79,23 @@ class Reference:
     source: str = ""
 
     @classmethod
-    def from_episode(cls, ep: EmbeddedEpisode, text: np.ndarray | None, with_goal: bool = True) -> "Reference":
-        """Reference from a (successful) demo: its first frame is the start, its last frame the goal."""
+    def from_embeddings(cls, task: str, instruction: str, emb: Mapping[str, np.ndarray], text: np.ndarray | None,
+                        source: str = "", with_goal: bool = True) -> "Reference":
+        """Reference from a (successful) demo's per-view (T, D) embeddings: the first frame is the start, the last
+        frame the goal."""
         return cls(
-            task=ep.task,
-            instruction=ep.instruction,
-            start={v: e[0].astype(np.float32) for v, e in ep.emb.items()},
-            goal={v: e[-1].astype(np.float32) for v, e in ep.emb.items()} if with_goal else None,
+            task=task,
+            instruction=instruction,
+            start={v: np.array(e[0], np.float32) for v, e in emb.items()},
+            goal={v: np.array(e[-1], np.float32) for v, e in emb.items()} if with_goal else None,
             text=None if text is None else np.asarray(text, np.float32),
-            source=ep.name,
+            source=source,
         )
+
+    @classmethod
+    def from_episode(cls, ep: EmbeddedEpisode, text: np.ndarray | None, with_goal: bool = True) -> "Reference":
+        """Reference from a (successful) embedded episode (see :meth:`from_embeddings`)."""
+        return cls.from_embeddings(ep.task, ep.instruction, ep.emb, text, ep.name, with_goal)
 
 
 def other_references(ep: EmbeddedEpisode, pool: Sequence[EmbeddedEpisode], texts: dict[str, np.ndarray],

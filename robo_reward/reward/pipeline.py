@@ -110,10 +110,7 @@ class RewardPipeline:
             if self.text_encoder is None:
                 raise ValueError("no text encoder loaded: pass instruction=None or load the pipeline with one")
             text = self.text_encoder.encode([instruction])[0].detach().float().cpu().numpy()
-        ref = Reference(
-            task, instruction or "", {v: np.asarray(e[0], np.float32) for v, e in emb.items()},
-            {v: np.asarray(e[-1], np.float32) for v, e in emb.items()} if with_goal else None, text, "user",
-        )
+        ref = Reference.from_embeddings(task, instruction or "", emb, text, "user", with_goal)
         self.references[task] = ref
         self.extra_references.pop(task, None)  # the old extra demos belonged to the replaced reference
         return ref
