@@ -178,15 +178,16 @@ def train_on_episodes(cfg: TrainRewardConfig, episodes: list[EmbeddedEpisode], t
     if not dist.is_main:
         return summary
     scorer = ProgressScorer(model, 1.0, device)
-    temp, _ = calibrate(scorer, val or train, train, texts, cfg.num_references)
-    scorer.success_temperature = temp
     # Outcome thresholds from held-out episodes when they cover every outcome: on training episodes the curves are
     # cleaner than on new ones (the thresholds came out too tight and 3-way accuracy dropped ~20 points).
     held_out_ok = {e.outcome for e in val} >= {e.outcome for e in train}
     # Per-task thresholds only from held-out episodes: fit on a task's training episodes they sat tight around the
     # clean training curves (main job: 3-way accuracy 0.875 -> 0.812 on its test set).
-    _, thresholds = calibrate(scorer, val if held_out_ok else train, train, texts, cfg.num_references,
-                              per_task=held_out_ok)
+    temp_set, threshold_set = val or train, val if held_out_ok else train
+    temp, thresholds = calibrate(scorer, temp_set, train, texts, cfg.num_references, per_task=held_out_ok)
+    if threshold_set is not temp_set:  # thresholds read progress only, so one pass serves both when the sets agree
+        _, thresholds = calibrate(scorer, threshold_set, train, texts, cfg.num_references, per_task=held_out_ok)
+    scorer.success_temperature = temp
     logger.info("outcome thresholds %s fit on %s episodes", thresholds, "held-out" if held_out_ok else "training")
     refs = pick_references(train, texts, cfg.num_references)
     meta = {**meta, "outcome_thresholds": thresholds, "num_references": cfg.num_references, "train": {"steps": cfg.steps, "seed": cfg.seed, "labels": cfg.labels,
