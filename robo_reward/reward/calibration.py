@@ -126,9 +126,8 @@ def classify_outcomes(finals: np.ndarray | Sequence[float], thresholds: dict[str
     t = np.asarray(tasks)
     if t.shape != f.shape:
         raise ValueError(f"tasks has shape {t.shape} but finals has {f.shape}; give one task per episode")
-    ts = np.array([per_task.get(x, thresholds)["success"] for x in t.tolist()], np.float64)
-    tp = np.array([per_task.get(x, thresholds)[key] for x in t.tolist()], np.float64)
-    return _classify(f, second, ts, tp)
+    rows = [per_task.get(x, thresholds) for x in t.tolist()]
+    return _classify(f, second, np.array([r["success"] for r in rows]), np.array([r[key] for r in rows]))
 
 
 def _classify(f: np.ndarray, second: np.ndarray, t_success: np.ndarray | float, t_partial: np.ndarray | float
