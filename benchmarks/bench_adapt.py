@@ -41,6 +41,9 @@ from robo_reward.data.video import write_video
 
 logger = logging.getLogger("bench_adapt")
 
+DEMO_SEED = 10_000
+"""first episode seed tried for the demo (held-out episodes start at 20,000)"""
+
 
 def auroc(pos: list[float], neg: list[float]) -> float:
     """P(score of a positive > score of a negative), ties count half."""
@@ -56,14 +59,17 @@ def voc(progress: np.ndarray) -> float:
     return float(spearmanr(np.arange(len(progress)), progress).statistic)
 
 
-def record(task: str, views: tuple[str, ...], image_size: int, n_success: int, n_failure: int, seed0: int, max_tries: int):
-    """Successful and failed episodes of ``task`` with appearance randomisation (one seed per episode)."""
+def record(task: str, views: tuple[str, ...], image_size: int, n_success: int, n_failure: int, seed0: int, max_tries: int,
+           randomize: bool = True):
+    """Successful and failed episodes of ``task`` (one seed per episode), with appearance randomisation unless
+    ``randomize`` is False (the task layout of a seed is the same either way)."""
     from robo_reward.sim.env import make_env
     from robo_reward.sim.policies import FAILURE_MODES, make_policy
     from robo_reward.sim.randomization import RandomizationConfig
     from robo_reward.sim.record import record_episode
 
-    rnd = RandomizationConfig(object_colors=True, table_color=True, lighting=True, camera_jitter=0.02)
+    rnd = RandomizationConfig(object_colors=True, table_color=True, lighting=True, camera_jitter=0.02) \
+        if randomize else RandomizationConfig()
     env = make_env(task, views=views, image_size=image_size, randomization=rnd, render_quality="fast")
     succ, fail = [], []
     try:
@@ -85,7 +91,8 @@ def record(task: str, views: tuple[str, ...], image_size: int, n_success: int, n
 def _cached_record(task: str, args: argparse.Namespace) -> tuple[list, list, list]:
     """(demo, successes, failures) as lists of (frames view -> (T, H, W, 3), fps, instruction); cached in --cache."""
     views = tuple(args.views)
-    path = Path(args.cache) / f"{task}_{'-'.join(views)}_{args.image_size}_{args.episodes}.npz" if args.cache else None
+    suffix = "" if args.randomize else "_plain"
+    path = Path(args.cache) / f"{task}_{'-'.join(views)}_{args.image_size}_{args.episodes}{suffix}.npz" if args.cache else None
     if path is not None and path.is_file():
         z = np.load(path, allow_pickle=False)
         meta = json.loads(str(z["meta"]))
@@ -93,8 +100,9 @@ def _cached_record(task: str, args: argparse.Namespace) -> tuple[list, list, lis
         for kind, n in meta["counts"].items():
             out[kind] = [({v: z[f"{kind}{i}_{v}"] for v in views}, meta["fps"], meta["instruction"]) for i in range(n)]
         return out["demo"], out["succ"], out["fail"]
-    demo, _ = record(task, views, args.image_size, 1, 0, seed0=10_000, max_tries=10)
-    succ, fail = record(task, views, args.image_size, args.episodes, args.episodes, seed0=20_000, max_tries=8 * args.episodes)
+    demo, _ = record(task, views, args.image_size, 1, 0, seed0=DEMO_SEED, max_tries=10, randomize=args.randomize)
+    succ, fail = record(task, views, args.image_size, args.episodes, args.episodes, seed0=20_000, max_tries=8 * args.episodes,
+                        randomize=args.randomize)
     res = {k: [(e.frames, e.fps, e.instruction) for e in eps] for k, eps in (("demo", demo), ("succ", succ), ("fail", fail))}
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +111,17 @@ def _cached_record(task: str, args: argparse.Namespace) -> tuple[list, list, lis
         meta = {"counts": {k: len(v) for k, v in res.items()}, "fps": fps, "instruction": demo[0].instruction if demo else task}
         np.savez_compressed(path, meta=json.dumps(meta), **arrays)
     return res["demo"], res["succ"], res["fail"]
+
+
+def _sim_keyframes(task: str, args: argparse.Namespace, out: Path) -> Path:
+    """The demo's stage spans as the simulator recorded them, written as an ``adapt --keyframes`` file (the demo is
+    rolled out again: same seed, same episode; only its stages are kept)."""
+    demo, _ = record(task, tuple(args.views), args.image_size, 1, 0, seed0=DEMO_SEED, max_tries=10, randomize=args.randomize)
+    if not demo:
+        raise RuntimeError(f"{task}: the scripted demo did not succeed, no keyframes")
+    out.write_text(json.dumps([{"stage": s.stage, "start_frame": s.start_frame, "end_frame": s.end_frame}
+                               for s in demo[0].stages]))
+    return out
 
 
 def _metrics(s: dict[str, list]) -> dict[str, float]:
@@ -127,11 +146,12 @@ def bench_task(task: str, args: argparse.Namespace, encoder) -> dict:
         demo_dir = Path(tmp) / "demo"
         for v in views:
             write_video(demo_dir / f"{v}.mp4", demo_frames[v], fps)
+        keyframes = str(_sim_keyframes(task, args, Path(tmp) / "keyframes.json")) if args.sim_keyframes else None
         variants = [("adapted", None)] + ([("adapted_base", base_dir)] if base_dir else [])
         for name, base in variants:
             out = Path(tmp) / name
             cfg = AdaptConfig(demo=str(demo_dir), task=instruction or task, out=str(out), base=base, seed=args.seed,
-                              backbone=encoder_cfg(args))
+                              backbone=encoder_cfg(args), keyframes=keyframes)
             if args.head_weight is not None:
                 cfg.base_tune.head_weight = args.head_weight
             summary = run_adapt(cfg, encoder=encoder)
@@ -201,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--base-model", default=None, help="base reward model dir; '{task}' is replaced by the held-out task")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--head-weight", type=float, default=None, help="override the heads/base mix of adapted_base")
+    p.add_argument("--no-randomize", dest="randomize", action="store_false",
+                   help="record the demo and the test episodes without appearance randomisation (a diagnostic)")
+    p.add_argument("--sim-keyframes", action="store_true",
+                   help="adapt with the demo's true stage keyframes from the simulator instead of discovering them")
     p.add_argument("--cache", default=None, help="folder to keep recorded episodes in (re-runs skip the simulator)")
     p.add_argument("--curves", action="store_true", help="also write every progress curve to the JSON")
     p.add_argument("--json", default="bench_adapt.json")
