@@ -27,6 +27,7 @@ import logging
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -119,8 +120,7 @@ def _sim_keyframes(task: str, args: argparse.Namespace, out: Path) -> Path:
     demo, _ = record(task, tuple(args.views), args.image_size, 1, 0, seed0=DEMO_SEED, max_tries=10, randomize=args.randomize)
     if not demo:
         raise RuntimeError(f"{task}: the scripted demo did not succeed, no keyframes")
-    out.write_text(json.dumps([{"stage": s.stage, "start_frame": s.start_frame, "end_frame": s.end_frame}
-                               for s in demo[0].stages]))
+    out.write_text(json.dumps([asdict(s) for s in demo[0].stages]))
     return out
 
 
