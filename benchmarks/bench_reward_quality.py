@@ -26,7 +26,7 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # best quality (300 training episodes: 3-way accuracy 0.917 with per-task thresholds vs 0.823 with 100 / 1,000 steps)
+    # best quality (300 training episodes: 3-way accuracy 0.923 with per-task thresholds vs 0.823 with 100 / 1,000 steps)
     "default": {"steps": 2000, "batch_size": 256, "lr": 1e-3, "weight_decay": 1e-4, "model": {}},
     # ~3-minute budget on 2 CPU cores incl. embedding of a ~50-episode set at 96 px
     "quick": {"steps": 300, "batch_size": 128, "lr": 2e-3, "weight_decay": 1e-4,

@@ -52,8 +52,14 @@ def peak_progress(progress: np.ndarray, q: float = 90.0) -> float:
 
 def fit_outcome_thresholds(finals: Sequence[float], outcomes: Sequence[str],
                            peaks: Sequence[float] | None = None, tasks: Sequence[str] | None = None,
-                           min_per_class: int = 3) -> dict[str, Any]:
+                           min_per_class: int = 3, balanced: bool = True) -> dict[str, Any]:
     """Thresholds for the 3-way success / partial / failure call, maximising accuracy on the given episodes.
+
+    ``balanced``: accuracy with every outcome class weighted equally (balanced accuracy), so that the thresholds
+    do not follow the class mix of the calibration episodes. A mixed recording holds about half successes and few
+    failures; fit by plain accuracy, push's partial/failure threshold sat low, trading failures for the more
+    numerous partials, while the 3-way protocol (20 / 20 / 20 per task) and a user asking "did it fail?" weigh the
+    classes alike (sim suite, 300 training episodes: 0.917 -> 0.923 on the balanced test set).
 
     Rule: ``final >= success`` -> success; else ``peak >= partial_peak`` -> partial (with ``peaks``), or
     ``final >= partial`` (without); else failure. Among equally accurate thresholds the median one is taken (the
@@ -72,7 +78,7 @@ def fit_outcome_thresholds(finals: Sequence[float], outcomes: Sequence[str],
     if pk.shape != f.shape:
         raise ValueError(f"peaks has shape {pk.shape} but finals has {f.shape}; give one value per episode")
     key = "partial" if peaks is None else "partial_peak"
-    out: dict[str, Any] = dict(_fit(f, y, pk, key))
+    out: dict[str, Any] = dict(_fit(f, y, pk, key, balanced))
     if tasks is None:
         return out
     t = np.asarray(tasks)
@@ -84,15 +90,19 @@ def fit_outcome_thresholds(finals: Sequence[float], outcomes: Sequence[str],
         m = t == task
         counts = {c: int(np.sum(y[m] == c)) for c in classes}
         if len(classes) > 1 and min(counts.values()) >= min_per_class:
-            per_task[task] = _fit(f[m], y[m], pk[m], key)
+            per_task[task] = _fit(f[m], y[m], pk[m], key, balanced)
     if per_task:
         out["per_task"] = per_task
     return out
 
 
-def _fit(f: np.ndarray, y: np.ndarray, pk: np.ndarray, key: str) -> dict[str, float]:
+def _fit(f: np.ndarray, y: np.ndarray, pk: np.ndarray, key: str, balanced: bool = True) -> dict[str, float]:
     grid_s, grid_p = _grid(f), _grid(pk)
-    acc = np.array([[np.mean(_classify(f, pk, ts, tp) == y) for tp in grid_p] for ts in grid_s])
+    w = np.full(len(y), 1.0 / max(len(y), 1))
+    if balanced:
+        for c in set(y.tolist()):
+            w[y == c] = 1.0 / np.sum(y == c)
+    acc = np.array([[np.sum(w * (_classify(f, pk, ts, tp) == y)) for tp in grid_p] for ts in grid_s])
     best_s = np.flatnonzero(acc.max(1) >= acc.max() - 1e-12)
     i = int(best_s[len(best_s) // 2])
     best_p = np.flatnonzero(acc[i] >= acc.max() - 1e-12)

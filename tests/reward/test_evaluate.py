@@ -74,6 +74,25 @@ def test_three_way_rule_uses_peak_for_partial_vs_failure():
     assert peak_progress(np.r_[np.zeros(10), np.full(10, 0.6)]) == pytest.approx(0.6)
 
 
+def test_thresholds_weigh_outcome_classes_alike():
+    """Nine partials and three failures: plain accuracy buys two more partials with two failures (10/12 right, one
+    failure in three recognised); balanced accuracy (the default) recognises every failure at the cost of three
+    partials, which is what a 20 / 20 / 20 evaluation, or a user asking "did it fail?", rewards."""
+    peaks = [0.95] * 3 + [0.2, 0.25, 0.27, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65] + [0.1, 0.3, 0.32]
+    finals = [0.95] * 3 + [0.2] * 12
+    y = np.array(["success"] * 3 + ["partial"] * 9 + ["failure"] * 3)
+    plain = fit_outcome_thresholds(finals, y, peaks, balanced=False)
+    bal = fit_outcome_thresholds(finals, y, peaks)
+    assert 0.1 < plain["partial_peak"] < 0.2 and 0.32 < bal["partial_peak"] < 0.4
+
+    def recall(thr):
+        pred = classify_outcomes(finals, thr, peaks)
+        return {c: float(np.mean(pred[y == c] == c)) for c in ("success", "partial", "failure")}
+
+    assert recall(plain) == pytest.approx({"success": 1.0, "partial": 1.0, "failure": 1 / 3})
+    assert recall(bal) == pytest.approx({"success": 1.0, "partial": 6 / 9, "failure": 1.0})
+
+
 def test_per_task_thresholds_where_tasks_end_at_different_levels():
     """Task 'a' ends its successes at 0.7, task 'b' its partials there: no one global threshold gets both right,
     per-task thresholds do; a task with too few calibration episodes per class keeps the global ones."""
