@@ -12,7 +12,6 @@ and holds no reward, shaping or learning logic of its own.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import platform
@@ -23,6 +22,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from robo_reward.data.episodes import atomic_write_json
 from robo_reward.stages import StageResult, run_stage
 
 logger = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ def stage_adapt(cfg: PipelineConfig, d: Path, data: Path, base_model: str | None
         "score_seconds_median": float(np.median(score_s)) if score_s else float("nan"),
         "counts": {k: len(v) for k, v in scores.items()},
     }
-    (d / "curves.json").write_text(json.dumps(scores))
+    atomic_write_json(d / "curves.json", scores)
     return {"model_dir": str(d / "model"), "task": cfg.adapt_task, "instruction": instruction, "metrics": metrics,
             "curves": str(d / "curves.json")}
 
@@ -232,7 +232,7 @@ def stage_ros(cfg: PipelineConfig, d: Path, model_dir: str) -> dict[str, Any]:
     eps = run_live_episodes(model_dir, task, autopilots=("expert", "missed_grasp"), seconds=cfg.ros_seconds,
                             views=tuple(cfg.views), image_size=cfg.image_size, log_dir=d / "logs")
     traces = {e.autopilot: {"progress": e.progress, "t": e.stamps, "success": e.success} for e in eps}
-    (d / "traces.json").write_text(json.dumps(traces))
+    atomic_write_json(d / "traces.json", traces)
     return {"task": task, "summary": summarize(eps), "traces": str(d / "traces.json")}
 
 
@@ -297,7 +297,7 @@ def run(cfg: PipelineConfig) -> dict[str, Any]:
     summary = {s.name: s.results for s in stages}
     summary["report"] = str(report)
     summary["timings"] = {s.name: {"seconds": s.seconds, "cached": s.cached} for s in stages}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=_json_safe))
+    atomic_write_json(out / "summary.json", summary, default=_json_safe)
     lines = [f"report: {report}"] + [
         f"  {s.name:<12} {s.seconds:7.1f} s{' (cached)' if s.cached else ''}" for s in stages
     ]

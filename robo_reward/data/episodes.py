@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -135,11 +135,12 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
-    """Write JSON atomically (temp file in the same folder, fsync, ``os.replace``)."""
+def atomic_write_json(path: str | os.PathLike[str], obj: Any, default: Callable[[Any], Any] | None = None) -> Path:
+    """Write JSON atomically (temp file in the same folder, fsync, ``os.replace``); ``default`` converts what JSON
+    cannot hold (numpy arrays and scalars, paths and enums unless given)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(path, json.dumps(obj, indent=1, default=_json_default) + "\n")
+    _atomic_write_text(path, json.dumps(obj, indent=1, default=default or _json_default) + "\n")
     return path
 
 

@@ -10,7 +10,6 @@ Multi-process: any entry point that calls :func:`run` under ``torchrun --nproc_p
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 
 from robo_reward.backbones.base import BackboneConfig, resolve_device
 from robo_reward.backbones.text import TextEncoderConfig
+from robo_reward.data.episodes import atomic_write_json
 from robo_reward.reward.calibration import curve_features, fit_outcome_thresholds, fit_temperature, peak_progress
 from robo_reward.reward.data import LABEL_SOURCES, EmbeddedEpisode, Reference, load_embedded_episodes, other_references
 from robo_reward.reward.model import RewardModelConfig
@@ -195,7 +195,7 @@ def train_on_episodes(cfg: TrainRewardConfig, episodes: list[EmbeddedEpisode], t
     model_dir = save_reward_model(out / "model", RewardPipeline(scorer, {t: r[0] for t, r in refs.items()}, None, None,
                                                                 meta, {t: r[1:] for t, r in refs.items()}))
     summary.update(success_temperature=temp, outcome_thresholds=thresholds, model_dir=str(model_dir))
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2))
+    atomic_write_json(out / "metrics.json", summary)
     return summary
 
 
