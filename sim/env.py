@@ -81,19 +81,7 @@ class TabletopEnv(gym.Env):
         self._substeps = PHYSICS_HZ // control_hz
 
         self.client = p.connect(p.DIRECT)
-        p.setGravity(0, 0, -9.81, physicsClientId=self.client)
-        p.setPhysicsEngineParameter(fixedTimeStep=1.0 / PHYSICS_HZ, deterministicOverlappingPairs=1,
-                                    physicsClientId=self.client)
-        self.table = make_box(self.client, (0.525, 0.5, 0.02), (0.62, 0.52, 0.4, 1.0), mass=0.0,
-                              pos=(0.425, 0.0, -0.02), friction=0.8)
-        self._table_rgba = (0.62, 0.52, 0.4, 1.0)
-        self.robot = PandaRobot(self.client, render_quality)
-        self.robot.reset()
-        self.task.build(self.client, self.robot)
-        self._colored = self.task.colored_bodies()
-        self._default_rgba = {bl: p.getVisualShapeData(bl[0], physicsClientId=self.client) for bl in self._colored}
-        self._distractors = create_distractors(self.client, min(self.randomization.distractors, MAX_DISTRACTORS))
-        self._snapshot = p.saveState(physicsClientId=self.client)
+        self._build_world()
 
         self.cameras: dict[str, CameraSpec] = dict(DEFAULT_CAMERAS)
         self.lighting = Lighting()
@@ -113,6 +101,22 @@ class TabletopEnv(gym.Env):
                     sub[f"{v}_depth"] = spaces.Box(0.0, np.inf, (image_size, image_size, 1), np.float32)
             self.observation_space = spaces.Dict(sub)
         self.action_space = spaces.Box(-1.0, 1.0, (4,), np.float32)
+
+    def _build_world(self) -> None:
+        """Create the scene (table, Panda at home, the task's bodies, distractors) in the empty world of
+        ``self.client``: at construction and at every :meth:`reset`. Body ids come out the same every time."""
+        p.setGravity(0, 0, -9.81, physicsClientId=self.client)
+        p.setPhysicsEngineParameter(fixedTimeStep=1.0 / PHYSICS_HZ, deterministicOverlappingPairs=1,
+                                    physicsClientId=self.client)
+        self.table = make_box(self.client, (0.525, 0.5, 0.02), (0.62, 0.52, 0.4, 1.0), mass=0.0,
+                              pos=(0.425, 0.0, -0.02), friction=0.8)
+        self._table_rgba = (0.62, 0.52, 0.4, 1.0)
+        self.robot = PandaRobot(self.client, self.render_quality)
+        self.robot.reset()
+        self.task.build(self.client, self.robot)
+        self._colored = self.task.colored_bodies()
+        self._default_rgba = {bl: p.getVisualShapeData(bl[0], physicsClientId=self.client) for bl in self._colored}
+        self._distractors = create_distractors(self.client, min(self.randomization.distractors, MAX_DISTRACTORS))
 
     # ------------------------------------------------------------ properties
     @property
@@ -153,11 +157,12 @@ class TabletopEnv(gym.Env):
         # Independent streams: the task layout never depends on whether randomisation is on.
         ss = np.random.SeedSequence(int(self.np_random.integers(0, 2**63 - 1)))
         task_rng, rand_rng = (np.random.default_rng(s) for s in ss.spawn(2))
-        p.restoreState(self._snapshot, physicsClientId=self.client)
-        # restoreState keeps the contact-pair cache of the last episode; one collision pass at the snapshot
-        # poses drops those pairs, so the next episode never depends on the previous one.
-        p.performCollisionDetection(physicsClientId=self.client)
-        self.robot.reset()
+        # A new world every episode, so that an episode depends on its seed only. restoreState of a saved world
+        # (the earlier reset) left solver caches behind: the same seed run twice in a row in one world gave two
+        # different stack trajectories, and recordings depended on which episodes a worker had simulated before.
+        # Rebuilding costs 10-40 ms ("fast" meshes; ~150 ms with the detailed Panda meshes).
+        p.resetSimulation(physicsClientId=self.client)
+        self._build_world()
         self.task.reset(task_rng)
         self.lighting, self.cameras = apply(self.randomization, rand_rng, self.client, self.table, self._colored,
                                             self._distractors, dict(DEFAULT_CAMERAS))

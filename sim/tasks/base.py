@@ -92,7 +92,7 @@ class Task(ABC):
         self.robot: PandaRobot | None = None
 
     def build(self, client: int, robot: PandaRobot) -> None:
-        """Create the task's bodies (called once per env)."""
+        """Create the task's bodies in a fresh world (the env rebuilds its world at every reset)."""
         self.client = client
         self.robot = robot
         self._build()
