@@ -45,6 +45,13 @@ def record(out: Path, episodes: int, seed: int, outcome: str = "mixed") -> None:
     subprocess.run(cmd, check=True)
 
 
+def balanced_sets(root: str, per_task: int, num_tasks: int, seed0: int) -> list[tuple[str, int, int, str]]:
+    """(folder, episodes, seed, outcome) of a balanced set: ``per_task`` successes, partials and failures per task in
+    ``<root>/{success,partial,failure}``, seeds ``seed0``, ``seed0 + 500``, ``seed0 + 1000``."""
+    return [(f"{root}/{o}", per_task * num_tasks, seed0 + 500 * i, o)
+            for i, o in enumerate(("success", "partial", "failure"))]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", nargs="+", default=["data/bench/train"],
@@ -83,11 +90,10 @@ def main() -> None:
     if missing:
         ap.error(f"training folders {missing} hold no recorded dataset (record them with `robo-reward record`)")
     sets = [(a.train[0], a.train_episodes, 0, "mixed")]
-    balanced_train = [(f"{a.train[0]}_bal/{o}", a.train_balanced * len(TASKS), 3000 + 500 * i, o)
-                      for i, o in enumerate(("success", "partial", "failure"))] if a.train_balanced > 0 else []
+    balanced_train = (balanced_sets(f"{a.train[0]}_bal", a.train_balanced, len(TASKS), 3000)
+                      if a.train_balanced > 0 else [])
     if a.test_balanced > 0:
-        sets += [(f"{a.test}/{o}", a.test_balanced * len(TASKS), 1000 + 500 * i, o)
-                 for i, o in enumerate(("success", "partial", "failure"))]
+        sets += balanced_sets(a.test, a.test_balanced, len(TASKS), 1000)
     else:
         sets.append((a.test, a.test_episodes, 1000, "mixed"))
     for root, n, seed, outcome in sets + balanced_train:
