@@ -31,7 +31,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from robo_reward.adapt.baselines import GoalDistanceBaseline
 from robo_reward.adapt.demo_video import VideoEpisode
@@ -39,25 +38,12 @@ from robo_reward.adapt.embed import build_encoder, embed_episode
 from robo_reward.adapt.pipeline import AdaptConfig, run_adapt, score_bundle
 from robo_reward.adapt.reward_dir import load_reward_dir
 from robo_reward.data.video import write_video
+from robo_reward.reward.evaluate import auroc, voc
 
 logger = logging.getLogger("bench_adapt")
 
 DEMO_SEED = 10_000
 """first episode seed tried for the demo (held-out episodes start at 20,000)"""
-
-
-def auroc(pos: list[float], neg: list[float]) -> float:
-    """P(score of a positive > score of a negative), ties count half."""
-    if not pos or not neg:
-        return float("nan")
-    p, n = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
-    return float(((p > n).mean() + 0.5 * (p == n).mean()))
-
-
-def voc(progress: np.ndarray) -> float:
-    if len(progress) < 3 or np.ptp(progress) == 0:
-        return 0.0
-    return float(spearmanr(np.arange(len(progress)), progress).statistic)
 
 
 def record(task: str, views: tuple[str, ...], image_size: int, n_success: int, n_failure: int, seed0: int, max_tries: int,
