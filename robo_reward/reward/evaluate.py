@@ -101,16 +101,28 @@ def evaluate_embedded(
     thresholds: dict[str, Any] | None,
     stored_refs: dict[str, Reference] | None = None,
     num_references: int = 1,
+    score_cache: dict[tuple, EpisodeScore] | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[tuple[str, EpisodeScore]]]]:
-    """All metrics on embedded episodes; also returns the scored curves per outcome (for plots)."""
+    """All metrics on embedded episodes; also returns the scored curves per outcome (for plots).
+
+    ``score_cache``: a dict shared between calls on the same episode objects (the whole set, then each task's
+    subset): an episode's references come from successful episodes of its own task only, so its scores do not
+    depend on which other tasks are in ``episodes`` and are computed once (halves ``eval-reward``'s time).
+    """
     stored_refs = stored_refs or {}
+    cache = {} if score_cache is None else score_cache
     views = [v for v in scorer.views if v in episodes[0].emb]
     succ = [e for e in episodes if e.outcome == "success"]
     curves: dict[str, list[tuple[str, EpisodeScore]]] = {k: [] for k in (*OUTCOME_CLASSES, "reversed")}
 
-    def score(ep: EmbeddedEpisode, vs: Sequence[str], use_goal: bool = True) -> EpisodeScore:
-        ref = references_for(ep, episodes, texts, stored_refs, num_references)
-        return scorer.score_embeddings({v: ep.emb[v] for v in vs}, ref, use_goal=use_goal)
+    def score(ep: EmbeddedEpisode, vs: Sequence[str], use_goal: bool = True,
+              source: EmbeddedEpisode | None = None) -> EpisodeScore:
+        """``source``: the episode ``ep`` was reversed from (reversed copies are rebuilt at every call)."""
+        key = (id(source or ep), source is not None, tuple(vs), use_goal)
+        if key not in cache:
+            ref = references_for(ep, episodes, texts, stored_refs, num_references)
+            cache[key] = scorer.score_embeddings({v: ep.emb[v] for v in vs}, ref, use_goal=use_goal)
+        return cache[key]
 
     finals, peaks, outcomes, label_rho, voc_s = [], [], [], [], []
     for ep in episodes:
@@ -126,7 +138,7 @@ def evaluate_embedded(
     voc_r = []
     for ep in succ:
         rev = ep.reversed()
-        s = score(rev, views)
+        s = score(rev, views, source=ep)
         curves["reversed"].append((rev.name, s))
         voc_r.append(voc(s.progress))
     finals_a, outcomes_a = np.asarray(finals), np.asarray(outcomes)
@@ -218,15 +230,16 @@ def run(cfg: EvalRewardConfig) -> dict[str, Any]:
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"model_dir": cfg.model_dir, "per_task": {}}
+    scores: dict[tuple, EpisodeScore] = {}  # each episode is scored once for the overall and the per-task figures
     all_res, curves = evaluate_embedded(pipe.scorer, episodes, texts, pipe.meta.get("outcome_thresholds"),
-                                        pipe.references, cfg.num_references)
+                                        pipe.references, cfg.num_references, scores)
     results["overall"] = all_res
     results["loto_tasks"] = sorted(cfg.task_texts)
     for task in sorted({e.task for e in episodes}):
         eps = [e for e in episodes if e.task == task]
         if any(e.outcome == "success" for e in eps):
             results["per_task"][task] = evaluate_embedded(pipe.scorer, eps, texts, pipe.meta.get("outcome_thresholds"),
-                                                          pipe.references, cfg.num_references)[0]
+                                                          pipe.references, cfg.num_references, scores)[0]
     results["plot"] = str(plot_curves(curves, out / "progress_curves.png", cfg.max_curves))
     tmp = out / ".metrics.json.tmp"
     tmp.write_text(json.dumps(results, indent=2, default=float))

@@ -42,6 +42,20 @@ def test_evaluate_embedded_on_synthetic(tmp_path, scorer, synth):
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_per_task_figures_from_the_shared_score_cache_equal_a_fresh_evaluation(scorer, synth):
+    train, test, texts = synth
+    _, thr = calibrate(scorer, train, train, texts)
+    cache: dict = {}
+    evaluate_embedded(scorer, test, texts, thr, score_cache=cache)
+    n_scored = len(cache)
+    for task in sorted({e.task for e in test}):
+        eps = [e for e in test if e.task == task]
+        cached, _ = evaluate_embedded(scorer, eps, texts, thr, score_cache=cache)
+        fresh, _ = evaluate_embedded(scorer, eps, texts, thr)
+        assert json.dumps(cached, sort_keys=True) == json.dumps(fresh, sort_keys=True)
+    assert len(cache) == n_scored  # the per-task calls scored nothing anew
+
+
 def test_split_keeps_two_successes_for_training(synth):
     train, _, _ = synth
     tr, va = split_episodes(train, 0.5, 0)
