@@ -110,12 +110,10 @@ class TabletopEnv(gym.Env):
                                     physicsClientId=self.client)
         self.table = make_box(self.client, (0.525, 0.5, 0.02), (0.62, 0.52, 0.4, 1.0), mass=0.0,
                               pos=(0.425, 0.0, -0.02), friction=0.8)
-        self._table_rgba = (0.62, 0.52, 0.4, 1.0)
         self.robot = PandaRobot(self.client, self.render_quality)
         self.robot.reset()
         self.task.build(self.client, self.robot)
         self._colored = self.task.colored_bodies()
-        self._default_rgba = {bl: p.getVisualShapeData(bl[0], physicsClientId=self.client) for bl in self._colored}
         self._distractors = create_distractors(self.client, min(self.randomization.distractors, MAX_DISTRACTORS))
 
     # ------------------------------------------------------------ properties
