@@ -37,6 +37,7 @@ from robo_reward.adapt.demo_video import VideoEpisode
 from robo_reward.adapt.embed import build_encoder, embed_episode
 from robo_reward.adapt.pipeline import AdaptConfig, run_adapt, score_bundle
 from robo_reward.adapt.reward_dir import load_reward_dir
+from robo_reward.data.episodes import atomic_write_json
 from robo_reward.data.video import write_video
 from robo_reward.reward.evaluate import auroc, voc
 
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             for m in methods if any(m in r for r in ok)}
     for m, v in mean.items():
         print(f"{'mean ' + m:<24} voc {v['voc']:.3f}  reversed {v['voc_reversed']:.3f}  auroc {v['auroc']:.3f}")
-    Path(args.json).write_text(json.dumps({"args": vars(args), "tasks": rows, "mean": mean}, indent=2))
+    atomic_write_json(args.json, {"args": vars(args), "tasks": rows, "mean": mean}, indent=2)
     return 0
 
 

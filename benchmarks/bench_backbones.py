@@ -14,7 +14,6 @@ Prints a table and writes JSON (default benchmarks/results/bench_backbones.json)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import tempfile
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 
 from robo_reward.backbones import Backbone, BackboneConfig, EmbeddingCache, build_backbone
+from robo_reward.data.episodes import atomic_write_json
 
 SPECS: dict[str, dict] = {
     "efficientnet_lite0": {"name": "efficientnet_lite0"},
@@ -107,8 +107,7 @@ def main() -> None:
         "encode": rows,
         "cache": cache_rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
+    atomic_write_json(args.out, report, indent=2)
     print(f"\nwrote {args.out}")
 
 

@@ -26,10 +26,11 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from robo_reward.data.episodes import atomic_write_json
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -188,11 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     out = {"task": args.task, "episodes": args.episodes, "image_size": args.image_size,
            "reward_model_dir": str(args.reward_model_dir), "results": results}
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=args.json.parent, suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            json.dump(out, f, indent=2)
-        os.replace(tmp, args.json)
+        atomic_write_json(args.json, out, indent=2)
     return 0
 
 

@@ -9,15 +9,14 @@ not depend on the weights). Prints a table and writes JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from robo_reward.backbones.base import BackboneConfig
 from robo_reward.backbones.registry import build_backbone
+from robo_reward.data.episodes import atomic_write_json
 from robo_reward.reward.data import Reference
 from robo_reward.reward.model import HopModel, RewardModelConfig
 from robo_reward.reward.pipeline import RewardPipeline
@@ -73,9 +72,7 @@ def main() -> None:
         else:
             print(f"{name:20s} {r['queries_per_s']:8.1f} 3-view queries/s  ({r['ms_per_step']:.1f} ms/step for {a.envs} envs;"
                   f" model only {r['model_only_queries_per_s']:.0f}/s)")
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"config": vars(a), "results": results}, indent=2))
+    out = atomic_write_json(a.out, {"config": vars(a), "results": results}, indent=2)
     print(f"wrote {out}")
 
 

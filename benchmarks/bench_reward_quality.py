@@ -17,13 +17,14 @@ single view vs all views. Writes ``<out>/quality.json`` and the progress-curve p
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from robo_reward.data.episodes import atomic_write_json
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -132,10 +133,7 @@ def main() -> None:
         report["runs"][name] = {"train_seconds": t_train, "train": {k: v for k, v in tres.items() if k != "history"},
                                 "eval": eres}
         print_table(name, eres, t_train)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / ".quality.json.tmp"
-    tmp.write_text(json.dumps(report, indent=2, default=float))
-    tmp.replace(out / "quality.json")
+    atomic_write_json(out / "quality.json", report, indent=2)
     print(f"wrote {out / 'quality.json'}")
 
 

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from robo_reward.data.episodes import atomic_write_json
+
 REWARDS = ("sparse", "expert", "naive", "pbrs")
 
 
@@ -196,10 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         if a and b and a["hover_fraction_mean"] is not None and b["hover_fraction_mean"] is not None:
             print(f"semantic trap {task}: hover fraction naive {a['hover_fraction_mean']:.3f} "
                   f"vs pbrs {b['hover_fraction_mean']:.3f}")
-    fd, tmp = tempfile.mkstemp(dir=args.out, suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(summary, f, indent=2)
-    os.replace(tmp, args.out / "summary.json")
+    atomic_write_json(args.out / "summary.json", summary, indent=2)
     plot(summary, args.out / "success_vs_steps.png")
     print("wrote", args.out / "summary.json", "and", args.out / "success_vs_steps.png")
     return 0

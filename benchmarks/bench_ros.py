@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from robo_reward.data.episodes import atomic_write_json
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -271,9 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         res["finetune"] = {"config": {**base_args, "seeds": a.seeds, "episodes": a.episodes,
                                       "episode_steps": a.episode_steps, "window": a.window},
                            "totals": totals, "seeds": {str(s): per_seed[s] for s in a.seeds}}
-    tmp = Path(a.out).with_name(Path(a.out).name + ".tmp")
-    tmp.write_text(json.dumps(res, indent=1))
-    os.replace(tmp, a.out)
+    atomic_write_json(a.out, res)
     return 0
 
 

@@ -7,13 +7,13 @@ render quality, and recording throughput. Prints a table and writes JSON (``--ou
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
 
 import numpy as np
 
+from robo_reward.data.episodes import atomic_write_json
 from robo_reward.sim.env import make_env
 from robo_reward.sim.policies import make_policy
 from robo_reward.sim.record import RecordConfig, run
@@ -72,8 +72,7 @@ def main() -> None:
               f"{s['frames_per_s']:.1f} frames/s")
     result = {"task": args.task, "repeats": args.repeats, "steps": args.steps, "control": rows, "record": record,
               "note": "2-core machine shared with other jobs; numbers are noisy"}
-    with open(args.out, "w", encoding="utf-8") as fh:
-        json.dump(result, fh, indent=2, default=float)
+    atomic_write_json(args.out, result, indent=2)
 
 
 if __name__ == "__main__":

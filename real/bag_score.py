@@ -9,9 +9,7 @@ unpaired frame counts).
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from robo_reward.data.episodes import atomic_write_json
 from robo_reward.real.images import MalformedImageError, image_to_rgb, resize_rgb
 from robo_reward.real.models import load_progress_model
 from robo_reward.real.pairing import StampPairer
@@ -121,10 +120,6 @@ def run(cfg: BagScoreConfig) -> dict[str, Any]:
     """CLI entry (``robo-reward score_bag bag=...``): score, optionally write ``cfg.output`` atomically."""
     result = score_bag(cfg)
     if cfg.output:
-        out = Path(cfg.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(json.dumps(result, indent=1))
-        os.replace(tmp, out)
+        out = atomic_write_json(cfg.output, result)
         logger.info("wrote %s (%d frames)", out, len(result["progress"]))
     return result

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import platform
 import time
 from dataclasses import dataclass, field
@@ -297,16 +296,8 @@ def run(cfg: PipelineConfig) -> dict[str, Any]:
     summary = {s.name: s.results for s in stages}
     summary["report"] = str(report)
     summary["timings"] = {s.name: {"seconds": s.seconds, "cached": s.cached} for s in stages}
-    atomic_write_json(out / "summary.json", summary, default=_json_safe)
+    atomic_write_json(out / "summary.json", summary, default=str)
     lines = [f"report: {report}"] + [
         f"  {s.name:<12} {s.seconds:7.1f} s{' (cached)' if s.cached else ''}" for s in stages
     ]
     return {"summary": "\n".join(lines), **summary}
-
-
-def _json_safe(o: Any) -> Any:
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    return str(o)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -135,13 +136,45 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def atomic_write_json(path: str | os.PathLike[str], obj: Any, default: Callable[[Any], Any] | None = None) -> Path:
-    """Write JSON atomically (temp file in the same folder, fsync, ``os.replace``); ``default`` converts what JSON
-    cannot hold (numpy arrays and scalars, paths and enums unless given)."""
+def atomic_write_json(path: str | os.PathLike[str], obj: Any, default: Callable[[Any], Any] | None = None,
+                      indent: int | None = 1) -> Path:
+    """Write strict JSON atomically (temp file in the same folder, fsync, ``os.replace``).
+
+    numpy arrays and scalars, paths and enums are converted (``default`` converts other types, see
+    :func:`json_ready`);
+    NaN and infinities become ``null``: Python's json would write the bare tokens ``NaN`` / ``Infinity``, which
+    strict parsers (browsers, jq, most languages' JSON libraries) reject, and a metric over an empty set is NaN."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(path, json.dumps(obj, indent=1, default=default or _json_default) + "\n")
+    text = json.dumps(json_ready(obj, default), indent=indent, allow_nan=False)
+    _atomic_write_text(path, text + "\n")
     return path
+
+
+def json_ready(obj: Any, default: Callable[[Any], Any] | None = None) -> Any:
+    """``obj`` with containers rebuilt as dicts / lists, numpy values, paths and enums converted and non-finite
+    floats replaced by ``None``, so that ``json.dumps(..., allow_nan=False)`` succeeds. ``default`` converts the
+    types those conversions do not know (e.g. ``str``); without it they raise ``TypeError``."""
+    if obj is None or isinstance(obj, (str, bool, int)) and not isinstance(obj, enum.Enum):
+        return obj
+    if isinstance(obj, float):  # np.float64 is a float
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {_json_key(k): json_ready(v, default) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v, default) for v in obj]
+    try:
+        return json_ready(_json_default(obj), default)
+    except TypeError:
+        if default is None:
+            raise
+    return json_ready(default(obj))
+
+
+def _json_key(k: Any) -> Any:
+    if isinstance(k, np.generic):
+        return k.item()
+    return k.value if isinstance(k, enum.Enum) else k
 
 
 def _json_default(o: Any) -> Any:

@@ -25,6 +25,7 @@ import torch
 from safetensors.numpy import load_file as load_np, save_file as save_np
 from safetensors.torch import load_file as load_torch, save_file as save_torch
 
+from robo_reward.data.episodes import json_ready
 from robo_reward.reward.data import Reference
 from robo_reward.reward.model import HopModel, RewardModelConfig
 
@@ -90,7 +91,7 @@ def save_reward_model(
             "tasks": tasks,
             **(extra or {}),
         }
-        (tmp / "config.json").write_text(json.dumps(cfg, indent=2, default=_json_default))
+        (tmp / "config.json").write_text(json.dumps(json_ready(cfg), indent=2, allow_nan=False))
         old = None
         if directory.exists():
             old = directory.parent / f".{directory.name}.old-{os.getpid()}"
@@ -103,16 +104,6 @@ def save_reward_model(
         raise
     logger.info("saved reward model to %s", directory)
     return directory
-
-
-def _json_default(o: Any) -> Any:
-    if hasattr(o, "value"):
-        return o.value
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def load_model_files(directory: str | Path, device: torch.device | str = "cpu") -> tuple[HopModel, dict[str, Reference], dict[str, Any]]:

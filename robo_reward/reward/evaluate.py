@@ -19,7 +19,6 @@ evaluation episodes (one successful demo), never from the episode being scored.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 from scipy.stats import spearmanr
 
+from robo_reward.data.episodes import atomic_write_json
 from robo_reward.reward.calibration import OUTCOME_CLASSES, classify_outcomes, curve_features, peak_progress
 from robo_reward.reward.data import EmbeddedEpisode, Reference, other_references
 from robo_reward.reward.scoring import EpisodeScore, ProgressScorer
@@ -241,9 +241,7 @@ def run(cfg: EvalRewardConfig) -> dict[str, Any]:
             results["per_task"][task] = evaluate_embedded(pipe.scorer, eps, texts, pipe.meta.get("outcome_thresholds"),
                                                           pipe.references, cfg.num_references, scores)[0]
     results["plot"] = str(plot_curves(curves, out / "progress_curves.png", cfg.max_curves))
-    tmp = out / ".metrics.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2, default=float))
-    tmp.replace(out / "metrics.json")
+    atomic_write_json(out / "metrics.json", results, indent=2)
     logger.info("VOC success %.3f, reversed %.3f, 3-way acc %s", all_res["voc_success"], all_res["voc_reversed"],
                 all_res.get("outcome_accuracy"))
     return results
