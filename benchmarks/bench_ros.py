@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plot", default="bench_ros_finetune.png")
     ap.add_argument("--domain", type=int, default=None,
                     help="DDS domain id of the latency probe; the fine-tuning arms use the next ids (default: "
-                         "150 + pid % 80)")
+                         "150 + pid %% 80)")
     a = ap.parse_args(argv)
     domain = a.domain if a.domain is not None else 150 + os.getpid() % 80
     res: dict[str, object] = {"latency": [], "finetune": {}, "note": "2 shared CPU cores, loaded machine"}
