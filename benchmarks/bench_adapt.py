@@ -141,6 +141,10 @@ def bench_task(task: str, args: argparse.Namespace, encoder) -> dict:
                               backbone=encoder_cfg(args), keyframes=keyframes)
             if args.head_weight is not None:
                 cfg.base_tune.head_weight = args.head_weight
+            if args.base_steps is not None:
+                cfg.base_tune.steps = args.base_steps
+            if args.base_lr is not None:
+                cfg.base_tune.lr = args.base_lr
             summary = run_adapt(cfg, encoder=encoder)
             bundles[name] = load_reward_dir(out)
             adapt_info[name] = {"adapt_s": summary["timing"]["total_s"], "timing": summary["timing"], "stages": summary["stages"],
@@ -208,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--base-model", default=None, help="base reward model dir; '{task}' is replaced by the held-out task")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--head-weight", type=float, default=None, help="override the heads/base mix of adapted_base")
+    p.add_argument("--base-steps", type=int, default=None, help="override adapted_base's fine-tuning steps (0 = none)")
+    p.add_argument("--base-lr", type=float, default=None, help="override adapted_base's fine-tuning learning rate")
     p.add_argument("--no-randomize", dest="randomize", action="store_false",
                    help="record the demo and the test episodes without appearance randomisation (a diagnostic)")
     p.add_argument("--sim-keyframes", action="store_true",
