@@ -199,6 +199,43 @@ def encoder_cfg(args: argparse.Namespace):
 
 
 METHODS = ("adapted", "adapted_base", "base", "base_heads", "goal_distance")
+METRICS = (("voc", "VOC on successes", 0.9, "≥"), ("voc_reversed", "VOC on reversed successes", -0.8, "≤"),
+           ("auroc", "success vs failure AUROC", 0.95, "≥"))
+
+
+def plot(report: dict, path: str | Path) -> Path:
+    """Grouped bars: one panel per metric, tasks (and their mean) on the x axis, one bar per method, the issue's
+    target as a dashed line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in report["tasks"] if "error" not in r]
+    methods = [m for m in METHODS if m in report["mean"]]
+    groups = [r["task"] for r in rows] + ["mean"]
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(5.2 * len(METRICS), 3.8), squeeze=False)
+    width = 0.8 / max(len(methods), 1)
+    x = np.arange(len(groups))
+    for ax, (key, title, target, sense) in zip(axes[0], METRICS):
+        for i, m in enumerate(methods):
+            vals = [r[m][key] if m in r else np.nan for r in rows] + [report["mean"][m][key]]
+            ax.bar(x + (i - (len(methods) - 1) / 2) * width, vals, width, label=m.replace("_", " "))
+        ax.axhline(target, color="k", ls="--", lw=1, label=f"target {sense} {target}")
+        ax.axhline(0, color="gray", lw=0.5)
+        ax.set_xticks(x, groups, rotation=20)
+        ax.set_ylim(0.0 if key == "auroc" else -1.05, 1.05)
+        ax.set_title(title)
+    axes[0][0].legend(fontsize=7, loc="lower left")
+    fig.suptitle("Few-shot adaptation, leave-one-task-out with domain randomisation")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,7 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", default=None, help="folder to keep recorded episodes in (re-runs skip the simulator)")
     p.add_argument("--curves", action="store_true", help="also write every progress curve to the JSON")
     p.add_argument("--json", default="bench_adapt.json")
+    p.add_argument("--plot", default=None, help="figure of every metric per task and method (default: the JSON path "
+                                                 "with .png)")
+    p.add_argument("--replot", action="store_true", help="only redraw the figure from an existing --json")
     args = p.parse_args(argv)
+    png = args.plot or str(Path(args.json).with_suffix(".png"))
+    if args.replot:
+        print("wrote", plot(json.loads(Path(args.json).read_text()), png))
+        return 0
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     encoder = build_encoder({"name": args.backbone, "image_size": args.backbone_size})
     rows = []
@@ -241,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
             for m in methods if any(m in r for r in ok)}
     for m, v in mean.items():
         print(f"{'mean ' + m:<24} voc {v['voc']:.3f}  reversed {v['voc_reversed']:.3f}  auroc {v['auroc']:.3f}")
-    atomic_write_json(args.json, {"args": vars(args), "tasks": rows, "mean": mean}, indent=2)
+    report = {"args": vars(args), "tasks": rows, "mean": mean}
+    atomic_write_json(args.json, report, indent=2)
+    print("wrote", args.json, "and", plot(report, png))
     return 0
 
 
