@@ -39,6 +39,7 @@ from robo_reward.adapt.pipeline import AdaptConfig, run_adapt, score_bundle
 from robo_reward.adapt.reward_dir import load_reward_dir
 from robo_reward.data.episodes import atomic_write_json
 from robo_reward.data.video import write_video
+from robo_reward.report.figure import save_figure
 from robo_reward.reward.evaluate import auroc, voc
 
 logger = logging.getLogger("bench_adapt")
@@ -229,13 +230,7 @@ def plot(report: dict, path: str | Path) -> Path:
     axes[0][0].legend(fontsize=7, loc="lower left")
     fig.suptitle("Few-shot adaptation, leave-one-task-out with domain randomisation")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

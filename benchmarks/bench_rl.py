@@ -19,15 +19,14 @@ import argparse
 import itertools
 import json
 import logging
-import os
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from robo_reward.data.episodes import atomic_write_json
+from robo_reward.report.figure import save_figure
 
 REWARDS = ("sparse", "expert", "naive", "pbrs")
 
@@ -120,10 +119,7 @@ def plot(summary: dict, path: Path) -> None:
         ax.set(title=task, xlabel="env steps", ylabel="success rate", ylim=(-0.02, 1.02))
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=120)
-    os.replace(tmp, path)
+    save_figure(fig, path, dpi=120)
 
 
 def main(argv: list[str] | None = None) -> int:

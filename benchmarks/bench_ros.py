@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from robo_reward.data.episodes import atomic_write_json
+from robo_reward.report.figure import save_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -188,10 +189,7 @@ def plot(results: dict[int, dict[str, dict]], window: int, path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path, dpi=100)
 
 
 def bench_finetune(modes: list[str], episodes: int, steps: int, domain: int, out_dir: Path,

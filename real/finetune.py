@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from robo_reward.real.sac import SAC, ReplayBuffer
+from robo_reward.report.figure import save_figure
 
 logger = logging.getLogger(__name__)
 
@@ -140,11 +141,7 @@ class RunDir:
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left")
         fig.tight_layout()
-        tmp = self.path / "success_rate.tmp.png"
-        fig.savefig(tmp)
-        plt.close(fig)
-        os.replace(tmp, self.plot_path)
-        return self.plot_path
+        return save_figure(fig, self.plot_path, dpi=100)
 
 
 # ---------------------------------------------------------------------- reward <-> step matching

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from robo_reward.data import Episode
+from robo_reward.report.figure import save_figure
 
 logger = logging.getLogger(__name__)
 
@@ -42,15 +42,4 @@ def contact_sheet(episode: Episode, path: str | os.PathLike[str], n_frames: int 
                 ax.set_ylabel(view, fontsize=9)
     fig.suptitle(f"{episode.task}: {episode.instruction} [{episode.outcome}]", fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=80)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return save_figure(fig, path, dpi=80)

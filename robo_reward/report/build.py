@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from robo_reward.report.figure import save_figure
 from robo_reward.report.html import Figure, Section, Table, write_report
 from robo_reward.stages import StageResult
 
@@ -61,8 +62,7 @@ def plot_adapt_curves(curves_path: Path, path: Path, title: str) -> Path:
     ax.set(xlabel="episode time (normalised)", ylabel="progress Φ", ylim=(-0.02, 1.02), title=title)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
 
 
@@ -84,8 +84,7 @@ def plot_rollout_strip(frames: np.ndarray, progress: np.ndarray, path: Path, tit
     ax.set(xlim=(0, t - 1), ylim=(-0.02, 1.02), xlabel="frame", ylabel="progress Φ")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
 
 
@@ -101,8 +100,7 @@ def plot_learning_curves(rl: dict[str, Any], path: Path, task: str) -> Path:
     ax.set(xlabel="environment steps", ylabel="success rate", ylim=(-0.02, 1.02), title=f"{task}: sparse vs PBRS")
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
 
 
@@ -115,8 +113,7 @@ def plot_ros(traces_path: Path, path: Path, task: str) -> Path:
     ax.set(xlabel="seconds since reset", ylabel="/reward/progress", ylim=(-0.02, 1.02), title=f"live over ROS 2: {task}")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
 
 
@@ -127,8 +124,7 @@ def plot_timings(stages: Sequence[StageResult], path: Path) -> Path:
     ax.barh(names[::-1], [s.seconds for s in stages][::-1], color="tab:blue")
     ax.set(xlabel="seconds (when last run)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from robo_reward.data.episodes import atomic_write_json
+from robo_reward.report.figure import save_figure
 from robo_reward.reward.calibration import OUTCOME_CLASSES, classify_outcomes, curve_features, peak_progress
 from robo_reward.reward.data import EmbeddedEpisode, Reference, other_references
 from robo_reward.reward.scoring import EpisodeScore, ProgressScorer
@@ -203,11 +204,7 @@ def plot_curves(curves: dict[str, list[tuple[str, EpisodeScore]]], path: str | P
             ax.legend(fontsize=6, loc="best")
     axes[0].set_ylabel("progress (solid), success prob (dotted)")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def run(cfg: EvalRewardConfig) -> dict[str, Any]:

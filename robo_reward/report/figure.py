@@ -1,0 +1,27 @@
+"""Writing matplotlib figures: atomically (a reader never sees half a PNG) and closed afterwards."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def save_figure(fig: Any, path: str | os.PathLike[str], dpi: float = 110) -> Path:
+    """Save ``fig`` to ``path`` (format from its suffix) through a temporary file in the same folder and
+    ``os.replace``; the figure is closed either way. Returns the path."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=dpi)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
