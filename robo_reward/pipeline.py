@@ -153,7 +153,7 @@ def stage_eval(cfg: PipelineConfig, d: Path, data: Path, model_dir: str) -> dict
                                     cache_dir=str(Path(cfg.out) / "cache"), out_dir=str(d), device=cfg.device))
     return {"overall": _scalars(res.get("overall", {})),
             "per_task": {t: _scalars(v) for t, v in res.get("per_task", {}).items()},
-            "plot": res.get("plot")}
+            "plot": res.get("plot"), "outcome_plot": res.get("outcome_plot")}
 
 
 def stage_adapt(cfg: PipelineConfig, d: Path, data: Path, base_model: str | None) -> dict[str, Any]:

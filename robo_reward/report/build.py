@@ -165,6 +165,11 @@ def build_report(out_dir: Path, cfg_dict: dict[str, Any], stages: Sequence[Stage
     if ev.get("plot") and Path(ev["plot"]).is_file():
         figs.append(Figure(Path(shutil.copy(ev["plot"], out_dir / "progress_curves.png")),
                            "Progress on held-out success, partial, failure and time-reversed episodes."))
+    if ev.get("outcome_plot") and Path(ev["outcome_plot"]).is_file():
+        figs.append(Figure(Path(shutil.copy(ev["outcome_plot"], out_dir / "outcomes.png")),
+                           "The 3-way success / partial / failure call per task: each held-out episode at its peak "
+                           "and final progress, coloured by its true outcome, crossed when called wrong; dashed: the "
+                           "thresholds fit at training time."))
     sections.append(Section("2. Process reward model: quality on held-out episodes" + quick,
                             f"Trained on {', '.join(cfg_dict['train_tasks'])} from frozen EfficientNet-Lite0 "
                             "features (ImageNet weights) and MiniLM task text.", figs,

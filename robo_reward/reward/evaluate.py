@@ -10,6 +10,8 @@ Numbers (all with the reference start/goal taken from OTHER successful episodes 
   failure from the peak progress (:func:`~robo_reward.reward.calibration.peak_progress`), thresholds fit on the
   training episodes (stored with the model);
 * ``auroc_success``: success vs not-success AUROC from final progress;
+* ``episodes`` (overall only): per episode its path, task, true and predicted outcome, final and peak progress;
+  drawn in ``outcomes.png`` with the thresholds, one panel per task (next to ``progress_curves.png``);
 * ``views``: ``voc_success`` / ``auroc_success`` with all views and with each single view;
 * ``no_goal``: ``voc_success`` without the goal reference.
 
@@ -158,6 +160,9 @@ def evaluate_embedded(
         res["outcome_accuracy"] = float(np.mean(pred == outcomes_a))
         res["confusion"] = {t: {p: int(((outcomes_a == t) & (pred == p)).sum()) for p in OUTCOME_CLASSES}
                             for t in OUTCOME_CLASSES}
+        res["episodes"] = [{"path": e.extra.get("path", e.name), "task": e.task, "outcome": e.outcome,
+                            "predicted": str(pr), "final_progress": float(f), "peak_progress": float(pk)}
+                           for e, pr, f, pk in zip(episodes, pred, finals, peaks)]
         res["thresholds"] = thresholds
     subsets = {"all": views, **{v: [v] for v in views}} if len(views) > 1 else {"all": views}
     res["views"] = {}
@@ -207,6 +212,45 @@ def plot_curves(curves: dict[str, list[tuple[str, EpisodeScore]]], path: str | P
     return save_figure(fig, path)
 
 
+OUTCOME_COLORS = {"success": "tab:green", "partial": "tab:orange", "failure": "tab:red"}
+
+
+def plot_outcomes(rows: Sequence[dict[str, Any]], thresholds: dict[str, Any], path: str | Path) -> Path:
+    """PNG of the 3-way call, one panel per task: each episode at (peak progress, final progress), coloured by its
+    true outcome, crossed out when called wrong, with the task's thresholds (final >= success line: success; else
+    peak >= partial line: partial; else failure)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = sorted({r["task"] for r in rows})
+    fig, axes = plt.subplots(1, max(len(tasks), 1), figsize=(3.4 * max(len(tasks), 1), 3.4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        rs = [r for r in rows if r["task"] == task]
+        th = (thresholds.get("per_task") or {}).get(task, thresholds)
+        for kind, color in OUTCOME_COLORS.items():
+            ok = [r for r in rs if r["outcome"] == kind and r["predicted"] == kind]
+            bad = [r for r in rs if r["outcome"] == kind and r["predicted"] != kind]
+            ax.scatter([r["peak_progress"] for r in ok], [r["final_progress"] for r in ok], s=14, color=color,
+                       alpha=0.7, label=kind)
+            ax.scatter([r["peak_progress"] for r in bad], [r["final_progress"] for r in bad], s=40, color=color,
+                       marker="x", label=f"{kind}, called wrong" if bad else None)
+        ax.axhline(th["success"], color="k", lw=1, ls="--")
+        if "partial_peak" in th:
+            ax.plot([th["partial_peak"]] * 2, [-0.02, th["success"]], color="gray", lw=1, ls="--")
+        elif "partial" in th:
+            ax.axhline(th["partial"], color="gray", lw=1, ls="--")
+        acc = float(np.mean([r["predicted"] == r["outcome"] for r in rs])) if rs else float("nan")
+        ax.set(title=f"{task}: 3-way {acc:.2f} ({len(rs)} episodes)", xlabel="peak progress", xlim=(-0.02, 1.02),
+               ylim=(-0.02, 1.02))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6, loc="upper left")
+    axes[0][0].set_ylabel("final progress")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
 def run(cfg: EvalRewardConfig) -> dict[str, Any]:
     """Evaluate ``cfg.model_dir`` on ``cfg.data_roots``; writes metrics.json and progress_curves.png."""
     from robo_reward.reward.data import load_embedded_episodes
@@ -237,7 +281,12 @@ def run(cfg: EvalRewardConfig) -> dict[str, Any]:
         if any(e.outcome == "success" for e in eps):
             results["per_task"][task] = evaluate_embedded(pipe.scorer, eps, texts, pipe.meta.get("outcome_thresholds"),
                                                           pipe.references, cfg.num_references, scores)[0]
+    for r in results["per_task"].values():
+        r.pop("episodes", None)  # listed once, under overall
     results["plot"] = str(plot_curves(curves, out / "progress_curves.png", cfg.max_curves))
+    if all_res.get("episodes"):
+        results["outcome_plot"] = str(plot_outcomes(all_res["episodes"], pipe.meta["outcome_thresholds"],
+                                                    out / "outcomes.png"))
     atomic_write_json(out / "metrics.json", results, indent=2)
     logger.info("VOC success %.3f, reversed %.3f, 3-way acc %s", all_res["voc_success"], all_res["voc_reversed"],
                 all_res.get("outcome_accuracy"))

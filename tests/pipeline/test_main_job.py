@@ -15,8 +15,8 @@ from robo_reward.stages import inputs_hash, run_stage
 
 
 
-REPORT_FILES = ["report.html", "contact_sheet.png", "progress_curves.png", "adapt_curves.png", "rollout_strip.png",
-                "learning_curves.png", "timings.png"]
+REPORT_FILES = ["report.html", "contact_sheet.png", "progress_curves.png", "outcomes.png", "adapt_curves.png",
+                "rollout_strip.png", "learning_curves.png", "timings.png"]
 
 
 @pytest.fixture(scope="module")

@@ -61,6 +61,15 @@ def test_train_and_eval_from_recorded_episodes(tmp_path):
     assert (tmp_path / "eval" / "progress_curves.png").is_file()
     saved = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert saved["overall"]["num_episodes"] == 4 and np.isfinite(ev["overall"]["voc_success"])
+    # the per-episode 3-way calls add up to the reported accuracy and confusion, and are listed once
+    rows = saved["overall"]["episodes"]
+    assert sorted(r["path"] for r in rows) == sorted(str(p) for p in (tmp_path / "test").glob("*/") if p.is_dir())
+    assert saved["overall"]["outcome_accuracy"] == pytest.approx(np.mean([r["predicted"] == r["outcome"] for r in rows]))
+    assert saved["overall"]["confusion"] == {t: {p: sum(r["outcome"] == t and r["predicted"] == p for r in rows)
+                                                 for p in ("success", "partial", "failure")}
+                                             for t in ("success", "partial", "failure")}
+    assert all("episodes" not in m for m in saved["per_task"].values())
+    assert (tmp_path / "eval" / "outcomes.png").is_file()
 
 
 def test_sim_labels_follow_the_recorded_true_progress(tmp_path):
