@@ -138,16 +138,10 @@ def main() -> None:
 
 
 def print_table(name: str, res: dict[str, Any], t_train: float) -> None:
-    rows = [*sorted(res["per_task"].items()), ("overall", res["overall"])]
-    views = [v for v in res["overall"]["views"] if v != "all"]
-    head = f"{'task':12s} {'VOC':>6s} {'revVOC':>7s} {'3-way':>6s} {'AUROC':>6s} " + " ".join(f"{v:>6s}" for v in views)
-    print(f"\n== {name} (train+embed {t_train:.0f} s; single-view columns: VOC of that view alone)")
-    print(head)
-    for task, r in rows:
-        vv = " ".join(f"{r['views'].get(v, {}).get('voc_success', float('nan')):6.3f}" for v in views)
-        print(f"{task:12s} {r['voc_success']:6.3f} {r['voc_reversed']:7.3f} {r.get('outcome_accuracy', float('nan')):6.3f} "
-              f"{r['auroc_success']:6.3f} {vv}")
-    sys.stdout.flush()
+    from robo_reward.reward.evaluate import summary_table
+
+    print(f"\n== {name} (train+embed {t_train:.0f} s)")
+    print(summary_table(res), flush=True)
 
 
 if __name__ == "__main__":

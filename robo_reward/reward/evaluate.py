@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 from scipy.stats import spearmanr
+from tqdm.auto import tqdm
 
 from robo_reward.data.episodes import atomic_write_json
 from robo_reward.report.figure import save_figure
@@ -105,18 +106,24 @@ def evaluate_embedded(
     stored_refs: dict[str, Reference] | None = None,
     num_references: int = 1,
     score_cache: dict[tuple, EpisodeScore] | None = None,
+    progress: bool = False,
 ) -> tuple[dict[str, Any], dict[str, list[tuple[str, EpisodeScore]]]]:
     """All metrics on embedded episodes; also returns the scored curves per outcome (for plots).
 
     ``score_cache``: a dict shared between calls on the same episode objects (the whole set, then each task's
     subset): an episode's references come from successful episodes of its own task only, so its scores do not
     depend on which other tasks are in ``episodes`` and are computed once (halves ``eval-reward``'s time).
+    ``progress``: a progress bar over the curves to score (on a terminal).
     """
     stored_refs = stored_refs or {}
     cache = {} if score_cache is None else score_cache
     views = [v for v in scorer.views if v in episodes[0].emb]
     succ = [e for e in episodes if e.outcome == "success"]
     curves: dict[str, list[tuple[str, EpisodeScore]]] = {k: [] for k in (*OUTCOME_CLASSES, "reversed")}
+    # calls of score() below: every episode with all views; successes reversed and without the goal; per single
+    # view, the successes' VOC and every episode's final progress (cached calls tick too)
+    total = len(episodes) + 2 * len(succ) + (len(views) * (len(succ) + len(episodes)) if len(views) > 1 else 0)
+    bar = tqdm(total=total, desc="scoring", unit="curve", disable=None if progress else True, leave=False)
 
     def score(ep: EmbeddedEpisode, vs: Sequence[str], use_goal: bool = True,
               source: EmbeddedEpisode | None = None) -> EpisodeScore:
@@ -125,6 +132,7 @@ def evaluate_embedded(
         if key not in cache:
             ref = references_for(ep, episodes, texts, stored_refs, num_references)
             cache[key] = scorer.score_embeddings({v: ep.emb[v] for v in vs}, ref, use_goal=use_goal)
+        bar.update()
         return cache[key]
 
     finals, peaks, outcomes, label_rho, voc_s = [], [], [], [], []
@@ -177,6 +185,7 @@ def evaluate_embedded(
     singles = [res["views"][v]["voc_success"] for v in views if v in res["views"] and v != "all"]
     res["multiview_gain_over_best_single"] = (res["voc_success"] - max(singles)) if singles else 0.0
     res["no_goal"] = {"voc_success": _mean([voc(score(e, views, use_goal=False).progress) for e in succ])}
+    bar.close()
     return res, curves
 
 
@@ -273,7 +282,7 @@ def run(cfg: EvalRewardConfig) -> dict[str, Any]:
     results: dict[str, Any] = {"model_dir": cfg.model_dir, "per_task": {}}
     scores: dict[tuple, EpisodeScore] = {}  # each episode is scored once for the overall and the per-task figures
     all_res, curves = evaluate_embedded(pipe.scorer, episodes, texts, pipe.meta.get("outcome_thresholds"),
-                                        pipe.references, cfg.num_references, scores)
+                                        pipe.references, cfg.num_references, scores, progress=True)
     results["overall"] = all_res
     results["loto_tasks"] = sorted(cfg.task_texts)
     for task in sorted({e.task for e in episodes}):
@@ -290,4 +299,19 @@ def run(cfg: EvalRewardConfig) -> dict[str, Any]:
     atomic_write_json(out / "metrics.json", results, indent=2)
     logger.info("VOC success %.3f, reversed %.3f, 3-way acc %s", all_res["voc_success"], all_res["voc_reversed"],
                 all_res.get("outcome_accuracy"))
-    return results
+    files = [out / "metrics.json", results["plot"], results.get("outcome_plot")]
+    return {**results, "summary": summary_table(results) + "\nwrote " + ", ".join(str(f) for f in files if f)}
+
+
+def summary_table(results: dict[str, Any]) -> str:
+    """Per task and overall: VOC, reversed VOC, 3-way accuracy, AUROC and each single view's VOC (terminal text)."""
+    rows = [*sorted(results["per_task"].items()), ("overall", results["overall"])]
+    views = [v for v in results["overall"].get("views", {}) if v != "all"]
+    lines = [f"{'task':12s} {'VOC':>6s} {'revVOC':>7s} {'3-way':>6s} {'AUROC':>6s}" + "".join(f" {v:>7s}" for v in views)]
+    for task, r in rows:
+        vv = "".join(f" {r.get('views', {}).get(v, {}).get('voc_success', float('nan')):7.3f}" for v in views)
+        lines.append(f"{task:12s} {r['voc_success']:6.3f} {r['voc_reversed']:7.3f} "
+                     f"{r.get('outcome_accuracy', float('nan')):6.3f} {r['auroc_success']:6.3f}{vv}")
+    if views:
+        lines.append("(view columns: VOC on successes with that view alone)")
+    return "\n".join(lines)

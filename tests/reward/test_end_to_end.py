@@ -70,6 +70,10 @@ def test_train_and_eval_from_recorded_episodes(tmp_path):
                                              for t in ("success", "partial", "failure")}
     assert all("episodes" not in m for m in saved["per_task"].values())
     assert (tmp_path / "eval" / "outcomes.png").is_file()
+    # the terminal summary: one row per task and overall, with the saved figures; not part of metrics.json
+    overall_row = next(line for line in ev["summary"].splitlines() if line.startswith("overall"))
+    assert f"{saved['overall']['voc_success']:.3f}" in overall_row and "summary" not in saved
+    assert "metrics.json" in ev["summary"].splitlines()[-1]
 
 
 def test_sim_labels_follow_the_recorded_true_progress(tmp_path):
