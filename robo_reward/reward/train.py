@@ -221,4 +221,12 @@ def run(cfg: TrainRewardConfig) -> dict[str, Any]:
     meta = {"backbone": config_to_dict(cfg.backbone), "backbone_identity": backbone.identity,
             "text_encoder": config_to_dict(cfg.text_encoder)}
     Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
-    return train_on_episodes(cfg, episodes, texts, device, meta)
+    res = train_on_episodes(cfg, episodes, texts, device, meta)
+    if "model_dir" not in res:  # a torchrun worker other than rank 0
+        return res
+    loss = res.get("final_loss")
+    return {**res, "summary": (
+        f"trained {cfg.steps} steps on {res['num_train']} episodes ({res['num_val']} held out for calibration), views "
+        f"{', '.join(res['views'])}, final loss {'n/a' if loss is None else f'{loss:.4f}'}\n"
+        f"model: {res['model_dir']}\n"
+        f"evaluate it: robo-reward eval-reward model_dir={res['model_dir']} data_roots=[HELD_OUT_EPISODES]")}
