@@ -339,7 +339,10 @@ def run(cfg: RecordConfig) -> dict[str, Any]:
         "frames_per_s": frames / max(elapsed, 1e-9), "complete": written == cfg.episodes,
     }
     logger.info("record: %s", summary)
-    return summary
+    per = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+    text = (f"recorded {written} episodes ({per}; {attempts} attempts) in {elapsed:.0f} s, "
+            f"{summary['frames_per_s']:.0f} frames/s -> {out}\nnext: robo-reward train-reward data_roots=[{out}]")
+    return {**summary, "summary": text}
 
 
 __all__ = ["MODES", "OUTCOME_CHOICES", "RecordConfig", "outcome_of", "record_episode", "run", "stage_spans"]

@@ -265,4 +265,17 @@ def run(cfg: TrainConfig, *, env_factory: EnvFactory | None = None,
     venv.close()
     _write_json(out / "results.json", results)
     logger.info("train done: %s", {k: v for k, v in results.items() if not isinstance(v, list)})
-    return results
+    return {**results, "summary": _summary_text(results, cfg)}
+
+
+def _summary_text(results: dict[str, Any], cfg: TrainConfig) -> str:
+    rate = results.get("env_steps_per_s")
+    shaping = f" shaping={results['shaping']}" if cfg.reward is RewardSource.learned else ""
+    lines = [f"{results['task']}: {results['algo']} with reward={results['reward']}{shaping}, "
+             f"{results['num_timesteps']} env steps" + (f" ({rate:.1f} env steps/s)" if rate else "")]
+    if "final_success_rate" in results:
+        lines.append(f"final success {results['final_success_rate']:.2f} over {cfg.final_eval_episodes} episodes "
+                     f"(mean length {results['final_mean_length']:.1f} steps)")
+    lines.append(f"run folder: {results['output_dir']} (results.json, checkpoints/, eval/"
+                 + (", video.mp4)" if "video" in results else ")"))
+    return "\n".join(lines)

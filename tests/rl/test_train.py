@@ -68,6 +68,8 @@ def test_sac_learned_reward_run_logs_checkpoints_and_resumes(tmp_path):
     # 2 envs, episodes of <= 30 steps: >= 2 finished by step 100 (50 per env), >= 6 by step 200
     assert res["eval_train_episodes"][0] >= 2 and res["eval_train_episodes"][1] >= 6
     assert 0.0 <= res["final_success_rate"] <= 1.0 and res["final_hover_fraction"] is not None
+    assert f"final success {res['final_success_rate']:.2f}" in res["summary"] and "video.mp4" in res["summary"]
+    assert "summary" not in json.loads((tmp_path / "results.json").read_text())
     assert Path(res["video"]).stat().st_size > 0
     from robo_reward.data.video import probe_video
 

@@ -96,6 +96,7 @@ def test_run_records_wanted_outcomes(tmp_path):
     summary = run(cfg)
     assert summary["episodes"] == 4 and summary["complete"]
     assert summary["outcomes"]["success"] == 2
+    assert summary["summary"].startswith("recorded 4 episodes (success 2, ") and str(tmp_path / "ds") in summary["summary"]
     ds = EpisodeDataset(tmp_path / "ds")
     assert len(ds.episodes(outcome="success")) == 2
     ep = read_episode(ds.episodes()[0])
