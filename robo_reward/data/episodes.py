@@ -141,9 +141,9 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any, default: Callable[
     """Write strict JSON atomically (temp file in the same folder, fsync, ``os.replace``).
 
     numpy arrays and scalars, paths and enums are converted (``default`` converts other types, see
-    :func:`json_ready`);
-    NaN and infinities become ``null``: Python's json would write the bare tokens ``NaN`` / ``Infinity``, which
-    strict parsers (browsers, jq, most languages' JSON libraries) reject, and a metric over an empty set is NaN."""
+    :func:`json_ready`). NaN and infinities become ``null``: Python's json would write the bare tokens ``NaN`` /
+    ``Infinity``, which strict parsers (browsers, jq, most languages' JSON libraries) reject, and a metric over an
+    empty set is NaN."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(json_ready(obj, default), indent=indent, allow_nan=False)
