@@ -51,6 +51,13 @@ class EmbeddedEpisode:
     def views(self) -> tuple[str, ...]:
         return tuple(self.emb)
 
+    @property
+    def key(self) -> str:
+        """Identity of the recorded episode: its folder path when loaded from disk (folder names repeat across
+        dataset roots: ``success/reach_00003`` and ``partial/reach_00003``), else its name. A reversed copy keeps
+        the key of the episode it was made from."""
+        return str(self.extra.get("path") or self.name.removesuffix("/reversed"))
+
     def reversed(self) -> "EmbeddedEpisode":
         """The time-reversed episode (a rewound video), labels reversed with it."""
         return EmbeddedEpisode(
@@ -95,15 +102,15 @@ class Reference:
     @classmethod
     def from_episode(cls, ep: EmbeddedEpisode, text: np.ndarray | None, with_goal: bool = True) -> "Reference":
         """Reference from a (successful) embedded episode (see :meth:`from_embeddings`)."""
-        return cls.from_embeddings(ep.task, ep.instruction, ep.emb, text, ep.name, with_goal)
+        return cls.from_embeddings(ep.task, ep.instruction, ep.emb, text, ep.key, with_goal)
 
 
 def other_references(ep: EmbeddedEpisode, pool: Sequence[EmbeddedEpisode], texts: dict[str, np.ndarray],
                      k: int = 1) -> list[Reference]:
-    """Up to ``k`` references for scoring ``ep``, from *different* successful episodes of its task (by name)."""
-    base = ep.name.removesuffix("/reversed")
-    refs = [Reference.from_episode(c, texts.get(ep.task)) for c in sorted(pool, key=lambda e: e.name)
-            if c.task == ep.task and c.outcome == "success" and c.name != base][:k]
+    """Up to ``k`` references for scoring ``ep``: the first successful episodes of its task by name, other than
+    ``ep`` itself (compared by :attr:`EmbeddedEpisode.key`, so a same-named episode of another root still counts)."""
+    refs = [Reference.from_episode(c, texts.get(ep.task)) for c in sorted(pool, key=lambda e: (e.name, e.key))
+            if c.task == ep.task and c.outcome == "success" and c.key != ep.key][:k]
     if not refs:
         raise ValueError(f"no other successful episode of task {ep.task!r} to use as reference for {ep.name}")
     return refs

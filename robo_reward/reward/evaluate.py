@@ -88,14 +88,14 @@ def auroc(scores_pos: Sequence[float], scores_neg: Sequence[float]) -> float:
 
 def references_for(ep: EmbeddedEpisode, pool: Sequence[EmbeddedEpisode], texts: dict[str, np.ndarray | None],
                    fallback: dict[str, Reference], k: int = 1) -> list[Reference]:
-    """Up to ``k`` references from other successful episodes of the task in ``pool`` (by name), else the stored one."""
+    """Up to ``k`` references from other successful episodes of the task in ``pool``, else the stored one (unless
+    it was made from ``ep``: models saved before references were keyed by path name their source by folder name)."""
     try:
         return other_references(ep, pool, texts, k)  # type: ignore[arg-type]
     except ValueError:
-        base = ep.name.removesuffix("/reversed")
-        if ep.task in fallback and fallback[ep.task].source != base:
+        if ep.task in fallback and fallback[ep.task].source not in (ep.key, ep.name.removesuffix("/reversed")):
             return [fallback[ep.task]]
-        raise ValueError(f"no reference demo for task {ep.task!r} other than episode {base}") from None
+        raise ValueError(f"no reference demo for task {ep.task!r} other than episode {ep.key}") from None
 
 
 def evaluate_embedded(
@@ -168,7 +168,7 @@ def evaluate_embedded(
         res["outcome_accuracy"] = float(np.mean(pred == outcomes_a))
         res["confusion"] = {t: {p: int(((outcomes_a == t) & (pred == p)).sum()) for p in OUTCOME_CLASSES}
                             for t in OUTCOME_CLASSES}
-        res["episodes"] = [{"path": e.extra.get("path", e.name), "task": e.task, "outcome": e.outcome,
+        res["episodes"] = [{"path": e.key, "task": e.task, "outcome": e.outcome,
                             "predicted": str(pr), "final_progress": float(f), "peak_progress": float(pk)}
                            for e, pr, f, pk in zip(episodes, pred, finals, peaks)]
         res["thresholds"] = thresholds

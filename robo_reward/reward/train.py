@@ -110,7 +110,7 @@ def split_episodes(episodes: Sequence[EmbeddedEpisode], val_fraction: float, see
     for ep in episodes:
         groups.setdefault((ep.task, ep.outcome), []).append(ep)
     for (_, outcome), eps in sorted(groups.items()):
-        eps = sorted(eps, key=lambda e: e.name)
+        eps = sorted(eps, key=lambda e: (e.name, e.key))
         n_val = int(len(eps) * val_fraction)
         if outcome == "success":
             n_val = min(n_val, max(len(eps) - 2, 0))
@@ -125,7 +125,7 @@ def pick_references(episodes: Sequence[EmbeddedEpisode], texts: dict[str, np.nda
     """Per task, the first ``num_references`` successful episodes (by name) become the stored reference demos
     (the first is the task's main reference)."""
     refs: dict[str, list[Reference]] = {}
-    for ep in sorted(episodes, key=lambda e: e.name):
+    for ep in sorted(episodes, key=lambda e: (e.name, e.key)):
         if ep.outcome == "success" and len(refs.setdefault(ep.task, [])) < num_references:
             refs[ep.task].append(Reference.from_episode(ep, texts.get(ep.task)))
     return {t: r for t, r in refs.items() if r}

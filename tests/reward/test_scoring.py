@@ -197,3 +197,24 @@ def test_failure_scores_below_success(scorer, refs, synth):
            for o in ("success", "failure")}
     assert min(fin["success"]) > max(fin["failure"])
     assert torch.get_num_threads() >= 1
+
+
+def test_references_exclude_the_episode_itself_not_its_namesakes():
+    """Folder names repeat across dataset roots (success/reach_00000, partial/reach_00000): a partial episode must
+    get the same references as every other non-success episode, and a success never itself (nor its reversal)."""
+    from robo_reward.reward.data import EmbeddedEpisode, other_references
+
+    def ep(root, name, outcome, seed):
+        emb = {"front": np.random.default_rng(seed).normal(size=(4, 3)).astype(np.float32)}
+        return EmbeddedEpisode(name, "reach", "reach", outcome, emb, np.linspace(0, 1, 4, dtype=np.float32),
+                               {"path": f"{root}/{name}"})
+
+    succ = [ep("s", f"reach_0000{i}", "success", i) for i in range(3)]
+    partial = ep("p", "reach_00000", "partial", 9)
+    failure = ep("f", "reach_00007", "failure", 8)
+    pool = [partial, failure, *succ]
+    texts = {"reach": None}
+    src = lambda e, k: [r.source for r in other_references(e, pool, texts, k)]  # noqa: E731
+    assert src(partial, 2) == src(failure, 2) == ["s/reach_00000", "s/reach_00001"]
+    assert src(succ[0], 2) == src(succ[0].reversed(), 2) == ["s/reach_00001", "s/reach_00002"]
+    assert succ[0].reversed().key == succ[0].key == "s/reach_00000"
