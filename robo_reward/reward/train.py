@@ -222,6 +222,13 @@ def run(cfg: TrainRewardConfig) -> dict[str, Any]:
             "text_encoder": config_to_dict(cfg.text_encoder)}
     Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
     res = train_on_episodes(cfg, episodes, texts, device, meta)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # Leave together: a rank that tore down its gloo connections while another still held them (rank 0 writes
+        # the results after the last step) aborted now and then with "terminate called without an active
+        # exception" (the torchrun test: 4 runs in 20 before, 0 in 16 with the barrier). Not on errors: a barrier
+        # there would wait for a rank that is gone; torchrun stops the others.
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
     if "model_dir" not in res:  # a torchrun worker other than rank 0
         return res
     loss = res.get("final_loss")

@@ -21,6 +21,7 @@ def main(out: str, ckpt_dir: str | None = None, limit: int | None = None) -> Non
         with open(out, "w") as f:
             json.dump([h["loss"] for h in hist], f)
     if torch.distributed.is_initialized():
+        torch.distributed.barrier()  # no rank tears down its gloo connections while another still uses them
         torch.distributed.destroy_process_group()
 
 
