@@ -39,7 +39,7 @@ from robo_reward.adapt.pipeline import AdaptConfig, run_adapt, score_bundle
 from robo_reward.adapt.reward_dir import load_reward_dir
 from robo_reward.data.episodes import atomic_write_json
 from robo_reward.data.video import write_video
-from robo_reward.report.figure import save_figure
+from robo_reward.report.figure import pyplot, save_figure
 from robo_reward.reward.evaluate import auroc, voc
 
 logger = logging.getLogger("bench_adapt")
@@ -207,10 +207,7 @@ METRICS = (("voc", "VOC on successes", 0.9, "≥"), ("voc_reversed", "VOC on rev
 def plot(report: dict, path: str | Path) -> Path:
     """Grouped bars: one panel per metric, tasks (and their mean) on the x axis, one bar per method, the issue's
     target as a dashed line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rows = [r for r in report["tasks"] if "error" not in r]
     methods = [m for m in METHODS if m in report["mean"]]

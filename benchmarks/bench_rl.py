@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from robo_reward.data.episodes import atomic_write_json
-from robo_reward.report.figure import save_figure
+from robo_reward.report.figure import pyplot, save_figure
 
 REWARDS = ("sparse", "expert", "naive", "pbrs")
 
@@ -97,10 +97,7 @@ def aggregate(out: Path) -> dict:
 
 
 def plot(summary: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     tasks = sorted({v["task"] for v in summary.values()})
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.4), squeeze=False)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from robo_reward.data.episodes import atomic_write_json
-from robo_reward.report.figure import save_figure
+from robo_reward.report.figure import pyplot, save_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -168,10 +168,7 @@ def summarise(rows: list[dict], window: int) -> dict[str, object]:
 
 def plot(results: dict[int, dict[str, dict]], window: int, path: Path) -> None:
     """Moving-average success per episode: one line per (reward mode, SAC seed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=110)
     colours = {"shaped": "tab:blue", "sparse": "tab:orange"}

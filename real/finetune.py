@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from robo_reward.real.sac import SAC, ReplayBuffer
-from robo_reward.report.figure import save_figure
+from robo_reward.report.figure import pyplot, save_figure
 
 logger = logging.getLogger(__name__)
 
@@ -123,11 +123,7 @@ class RunDir:
 
     def plot(self, window: int = 10) -> Path:
         """Rolling success rate (and return) per episode -> ``success_rate.png`` (atomic)."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = pyplot()
         rows = self.read_log()
         ep = np.array([r["episode"] for r in rows])
         succ = np.array([float(r["success"]) for r in rows])

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from robo_reward.data import Episode
-from robo_reward.report.figure import save_figure
+from robo_reward.report.figure import pyplot, save_figure
 
 logger = logging.getLogger(__name__)
 
@@ -21,10 +21,7 @@ def contact_sheet(episode: Episode, path: str | os.PathLike[str], n_frames: int 
         raise ValueError("episode has no frames (loaded with load_frames=False?); read it with frames to draw it.")
     if n_frames < 1:
         raise ValueError(f"n_frames must be >= 1, got {n_frames}.")
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     t = episode.num_frames
     idx = np.unique(np.linspace(0, t - 1, min(n_frames, t)).round().astype(int))

@@ -11,20 +11,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from robo_reward.report.figure import save_figure
+from robo_reward.report.figure import pyplot, save_figure
 from robo_reward.report.html import Figure, Section, Table, write_report
 from robo_reward.stages import StageResult
 
 logger = logging.getLogger(__name__)
-
-
-def _plt():  # type: ignore[no-untyped-def]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _num(v: Any) -> float:
@@ -51,7 +42,7 @@ def views_table(ev: dict[str, Any]) -> Table:
 
 
 def plot_adapt_curves(curves_path: Path, path: Path, title: str) -> Path:
-    plt = _plt()
+    plt = pyplot()
     curves = json.loads(Path(curves_path).read_text())
     colors = {"success": "tab:green", "partial": "tab:orange", "failure": "tab:red", "reversed": "tab:purple"}
     fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -68,7 +59,7 @@ def plot_adapt_curves(curves_path: Path, path: Path, title: str) -> Path:
 
 def plot_rollout_strip(frames: np.ndarray, progress: np.ndarray, path: Path, title: str, n: int = 6) -> Path:
     """n evenly spaced frames on top, the progress curve under them with the frames' times marked."""
-    plt = _plt()
+    plt = pyplot()
     t = len(frames)
     idx = np.linspace(0, t - 1, n).round().astype(int)
     fig = plt.figure(figsize=(1.6 * n, 3.6))
@@ -89,7 +80,7 @@ def plot_rollout_strip(frames: np.ndarray, progress: np.ndarray, path: Path, tit
 
 
 def plot_learning_curves(rl: dict[str, Any], path: Path, task: str) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.4))
     for name, color in (("sparse", "tab:gray"), ("pbrs", "tab:blue")):
         r = rl.get(name, {})
@@ -105,7 +96,7 @@ def plot_learning_curves(rl: dict[str, Any], path: Path, task: str) -> Path:
 
 
 def plot_ros(traces_path: Path, path: Path, task: str) -> Path:
-    plt = _plt()
+    plt = pyplot()
     traces = json.loads(Path(traces_path).read_text())
     fig, ax = plt.subplots(figsize=(6, 3.2))
     for name, tr in traces.items():
@@ -118,7 +109,7 @@ def plot_ros(traces_path: Path, path: Path, task: str) -> Path:
 
 
 def plot_timings(stages: Sequence[StageResult], path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 2.6))
     names = [s.name + (" (cached)" if s.cached else "") for s in stages]
     ax.barh(names[::-1], [s.seconds for s in stages][::-1], color="tab:blue")

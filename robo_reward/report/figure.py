@@ -1,4 +1,4 @@
-"""Writing matplotlib figures: atomically (a reader never sees half a PNG) and closed afterwards."""
+"""Matplotlib figures: Agg pyplot, and writing figures atomically (a reader never sees half a PNG), closed after."""
 
 from __future__ import annotations
 
@@ -6,6 +6,16 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (no display on servers and in CI)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def save_figure(fig: Any, path: str | os.PathLike[str], dpi: float = 110) -> Path:

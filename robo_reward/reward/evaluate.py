@@ -31,7 +31,7 @@ from scipy.stats import spearmanr
 from tqdm.auto import tqdm
 
 from robo_reward.data.episodes import atomic_write_json
-from robo_reward.report.figure import save_figure
+from robo_reward.report.figure import pyplot, save_figure
 from robo_reward.reward.calibration import OUTCOME_CLASSES, classify_outcomes, curve_features, peak_progress
 from robo_reward.reward.data import EmbeddedEpisode, Reference, other_references
 from robo_reward.reward.scoring import EpisodeScore, ProgressScorer
@@ -199,10 +199,7 @@ def _mean(x: Sequence[float]) -> float:
 
 def plot_curves(curves: dict[str, list[tuple[str, EpisodeScore]]], path: str | Path, max_curves: int = 5) -> Path:
     """PNG with one panel per outcome (success, partial, failure, reversed): progress and success prob vs frame."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     kinds = ["success", "partial", "failure", "reversed"]
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.6), sharey=True)
@@ -228,10 +225,7 @@ def plot_outcomes(rows: Sequence[dict[str, Any]], thresholds: dict[str, Any], pa
     """PNG of the 3-way call, one panel per task: each episode at (peak progress, final progress), coloured by its
     true outcome, crossed out when called wrong, with the task's thresholds (final >= success line: success; else
     peak >= partial line: partial; else failure)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     tasks = sorted({r["task"] for r in rows})
     fig, axes = plt.subplots(1, max(len(tasks), 1), figsize=(3.4 * max(len(tasks), 1), 3.4), squeeze=False)
