@@ -110,9 +110,10 @@ def evaluate_embedded(
 ) -> tuple[dict[str, Any], dict[str, list[tuple[str, EpisodeScore]]]]:
     """All metrics on embedded episodes; also returns the scored curves per outcome (for plots).
 
-    ``score_cache``: a dict shared between calls on the same episode objects (the whole set, then each task's
-    subset): an episode's references come from successful episodes of its own task only, so its scores do not
-    depend on which other tasks are in ``episodes`` and are computed once (halves ``eval-reward``'s time).
+    ``score_cache``: a dict shared between calls on the same episodes (the whole set, then each task's subset),
+    keyed by :attr:`EmbeddedEpisode.key`: an episode's references come from successful episodes of its own task
+    only, so its scores do not depend on which other tasks are in ``episodes`` and are computed once (halves
+    ``eval-reward``'s time).
     ``progress``: a progress bar over the curves to score (on a terminal).
     """
     stored_refs = stored_refs or {}
@@ -125,10 +126,8 @@ def evaluate_embedded(
     total = len(episodes) + 2 * len(succ) + (len(views) * (len(succ) + len(episodes)) if len(views) > 1 else 0)
     bar = tqdm(total=total, desc="scoring", unit="curve", disable=None if progress else True, leave=False)
 
-    def score(ep: EmbeddedEpisode, vs: Sequence[str], use_goal: bool = True,
-              source: EmbeddedEpisode | None = None) -> EpisodeScore:
-        """``source``: the episode ``ep`` was reversed from (reversed copies are rebuilt at every call)."""
-        key = (id(source or ep), source is not None, tuple(vs), use_goal)
+    def score(ep: EmbeddedEpisode, vs: Sequence[str], use_goal: bool = True) -> EpisodeScore:
+        key = (ep.key, ep.outcome == "reversed", tuple(vs), use_goal)  # a reversed copy keeps its source's key
         if key not in cache:
             ref = references_for(ep, episodes, texts, stored_refs, num_references)
             cache[key] = scorer.score_embeddings({v: ep.emb[v] for v in vs}, ref, use_goal=use_goal)
@@ -149,7 +148,7 @@ def evaluate_embedded(
     voc_r = []
     for ep in succ:
         rev = ep.reversed()
-        s = score(rev, views, source=ep)
+        s = score(rev, views)
         curves["reversed"].append((rev.name, s))
         voc_r.append(voc(s.progress))
     finals_a, outcomes_a = np.asarray(finals), np.asarray(outcomes)
