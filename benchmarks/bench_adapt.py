@@ -27,7 +27,7 @@ import logging
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -140,12 +140,9 @@ def bench_task(task: str, args: argparse.Namespace, encoder) -> dict:
             out = Path(tmp) / name
             cfg = AdaptConfig(demo=str(demo_dir), task=instruction or task, out=str(out), base=base, seed=args.seed,
                               backbone=encoder_cfg(args), keyframes=keyframes)
-            if args.head_weight is not None:
-                cfg.base_tune.head_weight = args.head_weight
-            if args.base_steps is not None:
-                cfg.base_tune.steps = args.base_steps
-            if args.base_lr is not None:
-                cfg.base_tune.lr = args.base_lr
+            tune = {"head_weight": args.head_weight, "steps": args.base_steps, "lr": args.base_lr}
+            # replace() re-runs BaseTuneConfig's checks on the overrides
+            cfg.base_tune = replace(cfg.base_tune, **{k: v for k, v in tune.items() if v is not None})
             summary = run_adapt(cfg, encoder=encoder)
             bundles[name] = load_reward_dir(out)
             adapt_info[name] = {"adapt_s": summary["timing"]["total_s"], "timing": summary["timing"], "stages": summary["stages"],
