@@ -37,7 +37,7 @@ from robo_reward.adapt.demo_video import VideoEpisode
 from robo_reward.adapt.embed import build_encoder, embed_episode
 from robo_reward.adapt.pipeline import AdaptConfig, run_adapt, score_bundle
 from robo_reward.adapt.reward_dir import load_reward_dir
-from robo_reward.data.episodes import atomic_write_json
+from robo_reward.data.atomic import atomic_write_json
 from robo_reward.data.video import write_video
 from robo_reward.report.figure import pyplot, save_figure
 from robo_reward.reward.evaluate import auroc, voc

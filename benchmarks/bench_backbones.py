@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from robo_reward.backbones import Backbone, BackboneConfig, EmbeddingCache, build_backbone
-from robo_reward.data.episodes import atomic_write_json
+from robo_reward.data.atomic import atomic_write_json
 
 SPECS: dict[str, dict] = {
     "efficientnet_lite0": {"name": "efficientnet_lite0"},

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from robo_reward.data.episodes import atomic_write_json
+from robo_reward.data.atomic import atomic_write_json
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

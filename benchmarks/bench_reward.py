@@ -16,7 +16,7 @@ import torch
 
 from robo_reward.backbones.base import BackboneConfig
 from robo_reward.backbones.registry import build_backbone
-from robo_reward.data.episodes import atomic_write_json
+from robo_reward.data.atomic import atomic_write_json
 from robo_reward.reward.data import Reference
 from robo_reward.reward.model import HopModel, RewardModelConfig
 from robo_reward.reward.pipeline import RewardPipeline

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from robo_reward.data.episodes import atomic_write_json
+from robo_reward.data.atomic import atomic_write_json
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

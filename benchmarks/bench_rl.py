@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from robo_reward.data.episodes import atomic_write_json
+from robo_reward.data.atomic import atomic_write_json
 from robo_reward.report.figure import pyplot, save_figure
 
 REWARDS = ("sparse", "expert", "naive", "pbrs")

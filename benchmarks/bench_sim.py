@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from robo_reward.data.episodes import atomic_write_json
+from robo_reward.data.atomic import atomic_write_json
 from robo_reward.sim.env import make_env
 from robo_reward.sim.policies import make_policy
 from robo_reward.sim.record import RecordConfig, run

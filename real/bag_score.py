@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from robo_reward.data.episodes import atomic_write_json
+from robo_reward.data.atomic import atomic_write_json
 from robo_reward.real.images import MalformedImageError, image_to_rgb, resize_rgb
 from robo_reward.real.models import load_progress_model
 from robo_reward.real.pairing import StampPairer

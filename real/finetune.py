@@ -25,19 +25,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from robo_reward.data.atomic import atomic_path, atomic_write_bytes
 from robo_reward.real.sac import SAC, ReplayBuffer
 from robo_reward.report.figure import pyplot, save_figure
 
 logger = logging.getLogger(__name__)
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -68,14 +60,11 @@ class RunDir:
         buffer.save(self.path / f"replay-{gen}.npz")
         state = {"agent": agent.state_dict(), "rng": torch.tensor(np.frombuffer(
             json.dumps(rng.bit_generator.state).encode(), dtype=np.uint8).copy())}
-        tmp = self.path / f"agent-{gen}.pt.tmp"
-        torch.save(state, tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path / f"agent-{gen}.pt")
+        with atomic_path(self.path / f"agent-{gen}.pt") as tmp:
+            torch.save(state, tmp)
         meta = {"generation": gen, "episodes_done": episodes_done, "total_steps": total_steps,
                 "buffer_size": buffer.size}
-        _atomic_write_bytes(self.path / "latest.json", json.dumps(meta).encode())
+        atomic_write_bytes(self.path / "latest.json", json.dumps(meta).encode())
         for old in list(self.path.glob("agent-*.pt")) + list(self.path.glob("replay-*.npz")):
             if old.stem.split("-")[-1] != str(gen):
                 old.unlink(missing_ok=True)
@@ -101,7 +90,7 @@ class RunDir:
         rows = self.read_log()
         keep = [r for r in rows if r["episode"] < episodes_done]
         if len(keep) != len(rows):
-            _atomic_write_bytes(self.log_path, "".join(json.dumps(r) + "\n" for r in keep).encode())
+            atomic_write_bytes(self.log_path, "".join(json.dumps(r) + "\n" for r in keep).encode())
 
     def append_log(self, row: dict[str, Any]) -> None:
         """Append one episode line (flushed and fsynced)."""

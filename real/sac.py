@@ -9,13 +9,14 @@ disk is tensors (``torch.load(weights_only=True)``) or a plain ``.npz`` (``allow
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+
+from robo_reward.data.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -57,14 +58,9 @@ class ReplayBuffer:
 
     def save(self, path: str | Path) -> None:
         """Atomic ``.npz`` write (tmp file in the same directory, fsync, os.replace)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a name
             np.savez(f, size=self.size, pos=self.pos, capacity=self.capacity,
                      **{k: getattr(self, k)[: self.size] for k in self.FIELDS})
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | Path, capacity: int | None = None) -> "ReplayBuffer":

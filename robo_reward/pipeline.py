@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from robo_reward.data.episodes import atomic_write_json
+from robo_reward.data.atomic import atomic_write_json
 from robo_reward.stages import StageResult, run_stage
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from robo_reward.data.episodes import atomic_write_json
+from robo_reward.data.atomic import atomic_write_json
 from robo_reward.adapt.augment import DomainJitter
 from robo_reward.adapt.base import BasePart, BaseTuneConfig, demo_reference, finetune_base, load_base, map_views
 from robo_reward.adapt.demo_video import VideoEpisode, list_view_files, load_video_episode

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -27,6 +26,7 @@ from safetensors.torch import load_file, save_file
 from robo_reward.adapt.base import BASE_SUBDIR, BasePart, load_base_part, save_base_part
 from robo_reward.adapt.errors import InputError
 from robo_reward.adapt.model import AdaptedReward, HeadConfig
+from robo_reward.data.atomic import atomic_path, atomic_write_bytes, atomic_write_json
 from robo_reward.data.episodes import StageSpan
 from robo_reward.types import ProgressOutput
 
@@ -87,18 +87,6 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def _atomic(path: Path, write: Any, suffix: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_reward_dir(directory: str | os.PathLike[str], bundle: RewardBundle, ref_images: dict[str, dict[int, np.ndarray]]) -> Path:
     """Write the bundle (each file atomically).  ref_images: view -> frame index -> (H, W, 3) uint8 RGB."""
     out = Path(directory)
@@ -107,7 +95,8 @@ def save_reward_dir(directory: str | os.PathLike[str], bundle: RewardBundle, ref
     for view, e in bundle.demo_embeddings.items():
         tensors[f"demo.{view}"] = torch.from_numpy(np.ascontiguousarray(e, dtype=np.float32))
     tensors["demo_labels"] = torch.from_numpy(np.ascontiguousarray(bundle.demo_labels, dtype=np.float32))
-    _atomic(out / WEIGHTS_FILE, lambda p: save_file(tensors, p, metadata={"format": FORMAT}), ".safetensors")
+    with atomic_path(out / WEIGHTS_FILE) as tmp:
+        save_file(tensors, tmp, metadata={"format": FORMAT})
     refs: dict[str, list[str]] = {}
     for view, imgs in ref_images.items():
         refs[view] = []
@@ -115,7 +104,7 @@ def save_reward_dir(directory: str | os.PathLike[str], bundle: RewardBundle, ref
             name = f"refs/{view}_frame{idx:05d}.png"
             ok, buf = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
             if ok:
-                _atomic(out / name, lambda p, b=buf: Path(p).write_bytes(b.tobytes()), ".png")
+                atomic_write_bytes(out / name, buf.tobytes())
                 refs[view].append(name)
     head = bundle.model.heads[bundle.views[0]]
     config = {
@@ -135,7 +124,7 @@ def save_reward_dir(directory: str | os.PathLike[str], bundle: RewardBundle, ref
     if bundle.base is not None:
         save_base_part(out / BASE_SUBDIR, bundle.base)
         config["base"] = {"dir": BASE_SUBDIR, "view_map": bundle.base.view_map, "head_weight": bundle.base.head_weight}
-    _atomic(out / CONFIG_FILE, lambda p: Path(p).write_text(json.dumps(config, indent=2)), ".json")
+    atomic_write_json(out / CONFIG_FILE, config, indent=2)
     return out
 
 

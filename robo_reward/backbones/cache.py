@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from robo_reward.backbones.base import Backbone, as_uint8_frames
+from robo_reward.data.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -130,12 +130,5 @@ class EmbeddingCache:
     def _store(target: Path, features: np.ndarray, metadata: dict[str, str]) -> None:
         from safetensors.numpy import save_file
 
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
-        os.close(fd)
-        try:
+        with atomic_path(target) as tmp:
             save_file({"features": features}, tmp, metadata=metadata)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)

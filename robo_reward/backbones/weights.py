@@ -12,12 +12,13 @@ import hashlib
 import logging
 import os
 import socket
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import torch
+
+from robo_reward.data.atomic import atomic_path
 
 if TYPE_CHECKING:
     from robo_reward.backbones.base import Backbone
@@ -142,14 +143,8 @@ def save_weights(backbone: Backbone, path: str | os.PathLike[str]) -> Path:
     state = {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype).contiguous().clone()
              for k, v in backbone.model.state_dict().items()}
     metadata = {"backbone": backbone.name, "model_name": backbone.model_name, "embed_dim": str(backbone.embed_dim)}
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(p) as tmp:
         save_file(state, tmp, metadata=metadata)
-        os.replace(tmp, p)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     logger.info("Saved %s weights (%d tensors) to %s", backbone.name, len(state), p)
     return p
 

@@ -1,12 +1,12 @@
 """Episodes on disk: per-view videos plus metadata, and datasets of them."""
 
+from robo_reward.data.atomic import atomic_write_json
 from robo_reward.data.episodes import (
     OUTCOMES,
     Episode,
     EpisodeDataset,
     EpisodeFormatError,
     StageSpan,
-    atomic_write_json,
     read_episode,
     read_meta,
     reversed_episode,

@@ -13,19 +13,18 @@ num_frames, views). Every writer is atomic: a crash leaves either the old file o
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
-import math
 import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
+from robo_reward.data.atomic import atomic_write_json, atomic_write_text, json_default
 from robo_reward.data.video import VideoError, probe_video, read_video, write_video
 
 logger = logging.getLogger(__name__)
@@ -122,73 +121,6 @@ class Episode:
         return None
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_json(path: str | os.PathLike[str], obj: Any, default: Callable[[Any], Any] | None = None,
-                      indent: int | None = 1) -> Path:
-    """Write strict JSON atomically (temp file in the same folder, fsync, ``os.replace``).
-
-    numpy arrays and scalars, paths and enums are converted (``default`` converts other types, see
-    :func:`json_ready`). NaN and infinities become ``null``: Python's json would write the bare tokens ``NaN`` /
-    ``Infinity``, which strict parsers (browsers, jq, most languages' JSON libraries) reject, and a metric over an
-    empty set is NaN."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(json_ready(obj, default), indent=indent, allow_nan=False)
-    _atomic_write_text(path, text + "\n")
-    return path
-
-
-def json_ready(obj: Any, default: Callable[[Any], Any] | None = None) -> Any:
-    """``obj`` with containers rebuilt as dicts / lists, numpy values, paths and enums converted and non-finite
-    floats replaced by ``None``, so that ``json.dumps(..., allow_nan=False)`` succeeds. ``default`` converts the
-    types those conversions do not know (e.g. ``str``); without it they raise ``TypeError``."""
-    if obj is None or isinstance(obj, (str, bool, int)) and not isinstance(obj, enum.Enum):
-        return obj
-    if isinstance(obj, float):  # np.float64 is a float
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {_json_key(k): json_ready(v, default) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_ready(v, default) for v in obj]
-    try:
-        return json_ready(_json_default(obj), default)
-    except TypeError:
-        if default is None:
-            raise
-    return json_ready(default(obj))
-
-
-def _json_key(k: Any) -> Any:
-    if isinstance(k, np.generic):
-        return k.item()
-    return k.value if isinstance(k, enum.Enum) else k
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (np.floating, np.integer, np.bool_)):
-        return o.item()
-    if isinstance(o, Path):
-        return str(o)
-    if isinstance(o, enum.Enum):
-        return o.value
-    raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
-
-
 def write_episode(directory: str | os.PathLike[str], episode: Episode) -> Path:
     """Write an episode directory: ``<view>.mp4`` per view, then ``meta.json`` last (its presence marks completeness).
 
@@ -219,7 +151,7 @@ def write_episode(directory: str | os.PathLike[str], episode: Episode) -> Path:
             "actions": np.asarray(episode.actions, dtype=np.float32).round(6).tolist(),
             "extra": episode.extra,
         }
-        _atomic_write_text(tmp_dir / META_FILE, json.dumps(meta, default=_json_default) + "\n")
+        atomic_write_text(tmp_dir / META_FILE, json.dumps(meta, default=json_default) + "\n")
         if directory.exists():
             old = directory.with_name(f".{directory.name}.old")
             shutil.rmtree(old, ignore_errors=True)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from robo_reward.data.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -95,20 +96,14 @@ def write_video(path: str | os.PathLike[str], frames: np.ndarray, fps: float) ->
     suffix = path.suffix.lower()
     if suffix not in _FOURCC:
         raise ValueError(f"write_video: unsupported suffix {suffix!r}; use one of {VIDEO_SUFFIXES}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
     h, w = frames.shape[1:3]
-    writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*_FOURCC[suffix]), float(fps), (w, h))
-    try:
-        if not writer.isOpened():
-            raise VideoError(f"{path}: OpenCV cannot write {suffix} with codec {_FOURCC[suffix]}")
-        for frame in frames:
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    except BaseException:
-        writer.release()
-        os.unlink(tmp)
-        raise
-    writer.release()
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*_FOURCC[suffix]), float(fps), (w, h))
+        try:
+            if not writer.isOpened():
+                raise VideoError(f"{path}: OpenCV cannot write {suffix} with codec {_FOURCC[suffix]}")
+            for frame in frames:
+                writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        finally:
+            writer.release()
     return path

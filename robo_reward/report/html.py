@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from robo_reward.data.episodes import _atomic_write_text
+from robo_reward.data.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +92,6 @@ def write_report(out_dir: str | os.PathLike[str], title: str, subtitle: str, sec
     parts.append("</body></html>")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "report.html"
-    _atomic_write_text(path, "\n".join(parts))
+    atomic_write_text(path, "\n".join(parts))
     logger.info("report written to %s", path)
     return path

@@ -25,7 +25,7 @@ import torch
 from safetensors.numpy import load_file as load_np, save_file as save_np
 from safetensors.torch import load_file as load_torch, save_file as save_torch
 
-from robo_reward.data.episodes import json_ready
+from robo_reward.data.atomic import atomic_path, json_ready
 from robo_reward.reward.data import Reference
 from robo_reward.reward.model import HopModel, RewardModelConfig
 
@@ -148,16 +148,8 @@ def _read_references(tensors: dict[str, np.ndarray], cfg: dict[str, Any]) -> dic
 
 def save_training_state(path: str | Path, state: dict[str, Any]) -> None:
     """Atomically write a resumable training checkpoint (model/optimizer state dicts, step, RNG states)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_training_state(path: str | Path) -> dict[str, Any]:

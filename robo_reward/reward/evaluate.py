@@ -30,7 +30,7 @@ import numpy as np
 from scipy.stats import spearmanr
 from tqdm.auto import tqdm
 
-from robo_reward.data.episodes import atomic_write_json
+from robo_reward.data.atomic import atomic_write_json
 from robo_reward.report.figure import pyplot, save_figure
 from robo_reward.reward.calibration import OUTCOME_CLASSES, classify_outcomes, curve_features, peak_progress
 from robo_reward.reward.data import EmbeddedEpisode, Reference, other_references

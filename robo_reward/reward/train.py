@@ -20,7 +20,7 @@ import torch
 
 from robo_reward.backbones.base import BackboneConfig, resolve_device
 from robo_reward.backbones.text import TextEncoderConfig
-from robo_reward.data.episodes import atomic_write_json
+from robo_reward.data.atomic import atomic_write_json
 from robo_reward.reward.calibration import curve_features, fit_outcome_thresholds, fit_temperature, peak_progress
 from robo_reward.reward.data import LABEL_SOURCES, EmbeddedEpisode, Reference, load_embedded_episodes, other_references
 from robo_reward.reward.model import RewardModelConfig

@@ -34,7 +34,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 from robo_reward.rl.callbacks import (
     CHECKPOINT_PREFIX, RewardTermsCallback, TimedEvalCallback, latest_checkpoint, load_eval_history,
 )
-from robo_reward.data.episodes import atomic_write_json
+from robo_reward.data.atomic import atomic_write_json
 from robo_reward.rl.config import RewardSource, TrainConfig
 from robo_reward.rl.env_wrappers import ExpertDenseReward, OracleViews, SparseSuccessReward, SuccessInfo, ViewsInInfo
 from robo_reward.rl.evaluate import evaluate

@@ -144,31 +144,3 @@ def test_reversed_episode_mirrors_stages_and_frames():
     assert rev.stages[0] == StageSpan("lift", 0, 3)
     np.testing.assert_array_equal(rev.frames["front"][0], ep.frames["front"][-1])
     assert rev.outcome == "failure" and rev.extra["reversed"] is True
-
-
-def test_atomic_write_json_writes_strict_json(tmp_path):
-    """Metrics over empty sets are NaN; Python's json would write the bare token NaN, which strict parsers reject."""
-    import enum
-    from pathlib import Path
-
-    from robo_reward.data import atomic_write_json
-
-    class Mode(enum.Enum):
-        FAST = "fast"
-
-    obj = {"voc": float("nan"), "auroc": np.float32(0.75), "inf": [np.float64("inf"), -np.inf], "n": np.int64(3),
-           "ok": np.bool_(True), "curve": np.array([0.0, np.nan, 1.0]), np.int64(7): "key", "mode": Mode.FAST,
-           "path": Path("a/b"), "nested": ({"x": np.float16(0.5)},)}
-    path = atomic_write_json(tmp_path / "sub" / "m.json", obj)
-
-    def reject(token):
-        raise AssertionError(f"non-standard JSON token {token}")
-
-    back = json.loads(path.read_text(), parse_constant=reject)
-    assert back == {"voc": None, "auroc": 0.75, "inf": [None, None], "n": 3, "ok": True, "curve": [0.0, None, 1.0],
-                    "7": "key", "mode": "fast", "path": "a/b", "nested": [{"x": 0.5}]}
-    assert [p.name for p in path.parent.iterdir()] == ["m.json"]  # no temp file left behind
-    with pytest.raises(TypeError, match="set"):
-        atomic_write_json(tmp_path / "bad.json", {"s": {1, 2}})
-    assert not (tmp_path / "bad.json").exists()
-    assert json.loads(atomic_write_json(tmp_path / "s.json", {"s": {1}}, default=str).read_text()) == {"s": "{1}"}
