@@ -72,6 +72,9 @@ def main() -> None:
     ap.add_argument("--preset", choices=sorted(PRESETS), default="default")
     ap.add_argument("--steps", type=int, default=None, help="override the preset's steps")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--val-fraction", type=float, default=None,
+                    help="share of each task's and outcome's training episodes held out to calibrate (default: the "
+                         "training config's 0.25)")
     ap.add_argument("--loto", action="store_true", help="leave-one-task-out instead of the all-task run")
     ap.add_argument("--out", default="runs/bench_reward_quality")
     ap.add_argument("--threads", type=int, default=2)
@@ -106,6 +109,8 @@ def main() -> None:
     model = RewardModelConfig(**preset.pop("model"))
     if a.steps is not None:
         preset["steps"] = a.steps
+    if a.val_fraction is not None:
+        preset["val_fraction"] = a.val_fraction
     bb = BackboneConfig(name=a.backbone, image_size=a.image_size)
     out = Path(a.out)
     runs: list[tuple[str, list[str], dict[str, str]]] = [("all", [], {})]
