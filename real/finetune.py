@@ -54,7 +54,8 @@ class RunDir:
 
     def save(self, agent: SAC, buffer: ReplayBuffer, episodes_done: int, total_steps: int,
              rng: np.random.Generator) -> int:
-        """Write generation g+1 (agent, buffer), then point latest.json at it; delete older generations."""
+        """Write generation g+1 (agent, buffer), then point latest.json at it; delete older generations and the temp
+        files of an interrupted save."""
         prev = self.latest()
         gen = (prev["generation"] + 1) if prev else 1
         buffer.save(self.path / f"replay-{gen}.npz")
@@ -68,6 +69,9 @@ class RunDir:
         for old in list(self.path.glob("agent-*.pt")) + list(self.path.glob("replay-*.npz")):
             if old.stem.split("-")[-1] != str(gen):
                 old.unlink(missing_ok=True)
+        # temp files of a save that was killed mid-write (atomic_path names them .<stem>.<random><suffix>)
+        for stale in list(self.path.glob(".agent-*.pt")) + list(self.path.glob(".replay-*.npz")):
+            stale.unlink(missing_ok=True)
         return gen
 
     def resume(self, agent: SAC, capacity: int, rng: np.random.Generator) -> tuple[Resumed, ReplayBuffer] | None:

@@ -65,7 +65,10 @@ def test_half_written_generation_is_ignored(tmp_path: Path) -> None:
     # a crash after writing the next buffer but before latest.json: the stray file must not be used
     buf.add(np.zeros(2), np.zeros(1), 2.0, np.zeros(2), False)
     buf.save(tmp_path / "replay-2.npz")
-    (tmp_path / "agent-2.pt.tmp").write_bytes(b"torn")
+    (tmp_path / ".agent-2.k3j4x9.pt").write_bytes(b"torn")  # atomic_path's temp file, killed mid-write
     assert json.loads((tmp_path / "latest.json").read_text())["generation"] == 1
     info, loaded = run.resume(SAC(2, 1, hidden=8, device="cpu"), 5, np.random.default_rng(0))  # type: ignore[misc]
     assert loaded.size == 1 and info.generation == 1
+    # the next save overwrites the stray generation and removes the torn temp file
+    assert run.save(agent, loaded, 1, 1, rng) == 2
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".pt", ".npz")) == ["agent-2.pt", "replay-2.npz"]
