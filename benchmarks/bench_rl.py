@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reward-every", type=int, default=1, help="query the reward model every k vec steps")
     ap.add_argument("--image-size", type=int, default=96)
     ap.add_argument("--eval-points", type=int, default=10, help="periodic evaluations per run")
-    ap.add_argument("--eval-episodes", type=int, default=10)
+    ap.add_argument("--eval-episodes", type=int, default=50, help="episodes per periodic evaluation")
     ap.add_argument("--final-eval-episodes", type=int, default=50)
     ap.add_argument("--near-goal", type=float, default=0.8, help="true progress counted as near the goal")
     ap.add_argument("--torch-threads", type=int, default=1)
