@@ -7,7 +7,9 @@ excluded).
 Writes a table (stdout), ``summary.json`` and ``success_vs_steps.png`` into --out.
 
 Runs can be split over machines/processes: ``--part 0/3`` runs every third combination; runs that already have
-``results.json`` are skipped (``--force`` reruns them); ``--aggregate-only`` just rebuilds the table.
+``results.json`` are skipped (``--force`` reruns them); ``--aggregate-only`` just rebuilds the table;
+``--reevaluate N`` evaluates the final policies of finished runs on N episodes (a final success rate over 30-50
+episodes has a standard error of up to 0.09).
 
     python benchmarks/bench_rl.py --tasks reach push pick_place --seeds 0 1 2 --steps 200000
     python benchmarks/bench_rl.py --tasks reach --seeds 0 1 --steps 400 --final-eval-episodes 5   # smoke
@@ -71,8 +73,57 @@ def _episodes_at(result: dict, step: int | None) -> int | None:
     return None
 
 
+def reevaluate(run_dir: Path, episodes: int) -> dict:
+    """Evaluate the last checkpoint of a finished run on ``episodes`` more episodes (no training) and write
+    ``<run_dir>/reeval_<episodes>.json``. Episode seeds start where the run's final evaluation started, so the first
+    ``final_eval_episodes`` of them repeat it. Success comes from the env, so a learned reward is not needed."""
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    from robo_reward.rl.callbacks import latest_checkpoint
+    from robo_reward.rl.config import AlgoConfig
+    from robo_reward.rl.env_wrappers import SuccessInfo
+    from robo_reward.rl.evaluate import evaluate
+    from robo_reward.rl.learner import load_algo
+    from robo_reward.rl.oracle import task_progress
+    from robo_reward.sim import make_env
+
+    cfg = json.loads((run_dir / "config.json").read_text())
+    ckpt = latest_checkpoint(run_dir / "checkpoints")
+    if ckpt is None:
+        raise FileNotFoundError(f"{run_dir}/checkpoints holds no model_*_steps.zip; rerun the combination")
+
+    def env_fn():
+        return make_env(cfg["task"], obs_mode="state", views=tuple(cfg["views"]), image_size=cfg["image_size"],
+                        render_quality="fast", max_episode_steps=cfg["max_episode_steps"])
+
+    venv = DummyVecEnv([env_fn])
+    norm = VecNormalize.load(str(ckpt.vecnormalize), venv) if ckpt.vecnormalize is not None else None
+    algo = cfg["algo"]
+    model = load_algo(AlgoConfig(name=algo["name"]), str(ckpt.model), norm or venv, device="cpu")
+
+    def predict(obs: np.ndarray) -> np.ndarray:
+        return model.predict(norm.normalize_obs(obs) if norm is not None else obs, deterministic=True)[0]
+
+    env = SuccessInfo(env_fn())
+    res = evaluate(predict, env, episodes, seed=cfg["seed"] + 20_000, progress_fn=task_progress,
+                   near_goal=cfg["near_goal"])
+    env.close()
+    venv.close()
+    out = {"episodes": episodes, "steps": ckpt.steps, "success_rate": res["success_rate"],
+           "hover_fraction": res["hover_fraction"], "mean_length": res["mean_length"],
+           "mean_final_progress": res["mean_final_progress"]}
+    atomic_write_json(run_dir / f"reeval_{episodes}.json", out, indent=2)
+    return out
+
+
+def _reeval(run_dir: Path) -> dict | None:
+    """The re-evaluation with the most episodes of a run (None if it has none)."""
+    found = sorted(run_dir.glob("reeval_*.json"), key=lambda p: int(p.stem.split("_")[1]))
+    return json.loads(found[-1].read_text()) if found else None
+
+
 def aggregate(out: Path) -> dict:
-    runs = [json.loads(p.read_text()) for p in sorted(out.glob("*/results.json"))]
+    runs = [{**json.loads(p.read_text()), "run_dir": p.parent} for p in sorted(out.glob("*/results.json"))]
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in runs:
         label = r["shaping"] if r["reward"] == "learned" else r["reward"]
@@ -84,12 +135,18 @@ def aggregate(out: Path) -> dict:
                                   r.get("final_success_rate", 0.0)) for r in rs]
         ep80 = [_episodes_at(r, t) for r, t in zip(rs, to80)]
         hover = [r["final_hover_fraction"] for r in rs if r.get("final_hover_fraction") is not None]
+        more = [_reeval(r["run_dir"]) for r in rs]
         sps = [r["env_steps_per_s"] for r in rs if r.get("env_steps_per_s")]
         summary[f"{task}/{label}"] = {
             "task": task, "reward": label, "seeds": [r["seed"] for r in rs],
             "final_success_mean": float(np.nanmean(finals)), "final_success_std": float(np.nanstd(finals)),
             "steps_to_80pct": [t for t in to80], "episodes_to_80pct": ep80, "hover_fraction_mean": float(np.mean(hover)) if hover else None,
             "env_steps_per_s_mean": float(np.mean(sps)) if sps else None,
+            # --reevaluate: the final policies on more episodes (None per seed without one)
+            "reeval_success": [m["success_rate"] if m else None for m in more],
+            "reeval_episodes": [m["episodes"] if m else None for m in more],
+            "reeval_hover": [m["hover_fraction"] if m else None for m in more],
+            "reeval_final_progress": [m.get("mean_final_progress") if m else None for m in more],
             "curves": [{"seed": r["seed"], "t": r.get("eval_timesteps", []), "success": r.get("eval_success_rate", [])}
                        for r in rs],
         }
@@ -156,11 +213,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--part", default="0/1", help="i/n: run every n-th combination starting at i")
     ap.add_argument("--force", action="store_true", help="rerun combinations that already have results")
     ap.add_argument("--aggregate-only", action="store_true")
+    ap.add_argument("--reevaluate", type=int, default=0, metavar="N",
+                    help="no training: evaluate the last checkpoint of every finished run in --out (of --tasks, "
+                         "--rewards, --seeds) on N episodes, write reeval_N.json beside its results.json, aggregate")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
 
-    if not args.aggregate_only:
+    if args.reevaluate > 0:
+        for task, reward, seed in itertools.product(args.tasks, args.rewards, args.seeds):
+            run_dir = args.out / f"{task}_{reward}_s{seed}"
+            if (run_dir / "results.json").is_file():
+                r = reevaluate(run_dir, args.reevaluate)
+                logging.info("%s: success %.3f over %d episodes", run_dir.name, r["success_rate"], r["episodes"])
+    elif not args.aggregate_only:
         from robo_reward.rl.train import run
 
         i, n = (int(x) for x in args.part.split("/"))
@@ -186,6 +252,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{v['final_success_mean']:>8.2f}±{v['final_success_std']:.2f}{str(v['steps_to_80pct']):>22}"
               f"{str(v['episodes_to_80pct']):>16}"
               f"{hv:>8}{sps:>9}")
+        if any(x is not None for x in v["reeval_success"]):
+            per = " / ".join("-" if x is None else f"{x:.3f}" for x in v["reeval_success"])
+            n = max(x for x in v["reeval_episodes"] if x is not None)
+            print(f"{'':<19}final policies on {n} episodes, per seed: {per}")
     for task in sorted({v["task"] for v in summary.values()}):
         a, b = summary.get(f"{task}/naive"), summary.get(f"{task}/pbrs")
         if a and b and a["hover_fraction_mean"] is not None and b["hover_fraction_mean"] is not None:

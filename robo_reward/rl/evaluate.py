@@ -30,9 +30,11 @@ def evaluate(
         near_goal: a step with true progress >= near_goal before success counts as hovering.
     Returns:
         ``success_rate``, ``mean_length``, ``hover_fraction`` (mean over episodes of the share of steps spent
-        near the goal without having succeeded; None without progress_fn), ``successes`` (per episode).
+        near the goal without having succeeded; None without progress_fn), ``mean_final_progress`` (true progress
+        at the last step, averaged: how far the policy gets where the success rate is 0; None without progress_fn),
+        ``successes`` (per episode).
     """
-    successes, lengths, hovers = [], [], []
+    successes, lengths, hovers, finals = [], [], [], []
     for i in range(n_episodes):
         obs, _ = env.reset(seed=seed + i)
         done, succeeded, steps, hover = False, False, 0, 0
@@ -46,9 +48,12 @@ def evaluate(
         successes.append(succeeded)
         lengths.append(steps)
         hovers.append(hover / max(steps, 1))
+        if progress_fn is not None:
+            finals.append(float(progress_fn(env)))
     return {
         "success_rate": float(np.mean(successes)) if successes else 0.0,
         "mean_length": float(np.mean(lengths)) if lengths else 0.0,
         "hover_fraction": float(np.mean(hovers)) if progress_fn is not None and hovers else None,
+        "mean_final_progress": float(np.mean(finals)) if finals else None,
         "successes": [bool(s) for s in successes],
     }

@@ -248,7 +248,8 @@ def run(cfg: TrainConfig, *, env_factory: EnvFactory | None = None,
                          progress_fn=task_progress if has_task else None, near_goal=cfg.near_goal)
         env.close()
         results.update({"final_success_rate": final["success_rate"], "final_mean_length": final["mean_length"],
-                        "final_hover_fraction": final["hover_fraction"]})
+                        "final_hover_fraction": final["hover_fraction"],
+                        "final_mean_progress": final["mean_final_progress"]})
 
     # --- rollout video with the progress curve
     if cfg.video:
