@@ -183,12 +183,12 @@ def build_report(out_dir: Path, cfg_dict: dict[str, Any], stages: Sequence[Stage
 
     rl = by["rl"]
     lc = plot_learning_curves(rl, out_dir / "learning_curves.png", ad["task"])
-    rows = [[k, _num(v.get("final_success_rate")), _num(v.get("final_mean_length")), _num(v.get("steps_per_second"))]
-            for k, v in rl.items()]
+    rows = [[k, _num(v.get("final_success_rate")), _num(v.get("final_mean_progress")), _num(v.get("final_mean_length")),
+             _num(v.get("env_steps_per_s"))] for k, v in rl.items()]
     sections.append(Section("4. Policy learning with potential-based shaping" + quick,
                             "SAC on state observations; the learned reward sees the camera frames. PBRS: "
                             "r = r_sparse + γΦ(s') − Φ(s), Φ = adapted progress.", [Figure(lc, "Evaluation success rate during training.")],
-                            [Table(["reward", "final success", "mean episode length", "env steps/s"], rows)]))
+                            [Table(["reward", "final success", "true progress at the end", "mean episode length", "env steps/s"], rows)]))
 
     if "ros" in by:
         r = by["ros"]

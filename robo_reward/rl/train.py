@@ -275,8 +275,10 @@ def _summary_text(results: dict[str, Any], cfg: TrainConfig) -> str:
     lines = [f"{results['task']}: {results['algo']} with reward={results['reward']}{shaping}, "
              f"{results['num_timesteps']} env steps" + (f" ({rate:.1f} env steps/s)" if rate else "")]
     if "final_success_rate" in results:
+        progress = results.get("final_mean_progress")
         lines.append(f"final success {results['final_success_rate']:.2f} over {cfg.final_eval_episodes} episodes "
-                     f"(mean length {results['final_mean_length']:.1f} steps)")
+                     f"(mean length {results['final_mean_length']:.1f} steps"
+                     + (f", true progress at the end {progress:.2f})" if progress is not None else ")"))
     lines.append(f"run folder: {results['output_dir']} (results.json, checkpoints/, eval/"
                  + (", video.mp4)" if "video" in results else ")"))
     return "\n".join(lines)

@@ -87,3 +87,16 @@ def test_config_rejects_adapting_a_training_task() -> None:
         PipelineConfig(train_tasks=["reach", "push"], adapt_task="reach")
     with pytest.raises(ValueError, match="ros must be auto, on or off"):
         PipelineConfig(ros="maybe")
+
+
+@pytest.mark.slow
+def test_report_tables_hold_no_missing_numbers(quick_run: tuple[Path, dict]) -> None:
+    """Every table cell of the report is filled: a key the report reads under the wrong name shows up as nan (the
+    RL table's env steps/s column did, reading ``steps_per_second`` where the runs write ``env_steps_per_s``)."""
+    out, _ = quick_run
+    html = (out / "report" / "report.html").read_text()
+    cells = re.findall(r"<td>([^<]*)</td>", html)
+    assert cells, "the report should hold tables"
+    assert [c for c in cells if c.strip().lower() in ("nan", "none", "")] == []
+    rl_rows = re.findall(r"<tr><td>(sparse|pbrs)</td>((?:<td>[^<]*</td>)+)</tr>", html)
+    assert len(rl_rows) == 2 and all(len(re.findall("<td>", cols)) == 4 for _, cols in rl_rows)
