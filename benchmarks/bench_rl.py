@@ -79,34 +79,28 @@ def reevaluate(run_dir: Path, episodes: int) -> dict:
     ``final_eval_episodes`` of them repeat it. Success comes from the env, so a learned reward is not needed."""
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
+    from robo_reward.cli.main import to_typed
     from robo_reward.rl.callbacks import latest_checkpoint
-    from robo_reward.rl.config import AlgoConfig
+    from robo_reward.rl.config import TrainConfig
     from robo_reward.rl.env_wrappers import SuccessInfo
     from robo_reward.rl.evaluate import evaluate
     from robo_reward.rl.learner import load_algo
     from robo_reward.rl.oracle import task_progress
-    from robo_reward.sim import make_env
+    from robo_reward.rl.train import default_env_factory
 
-    cfg = json.loads((run_dir / "config.json").read_text())
+    cfg: TrainConfig = to_typed(json.loads((run_dir / "config.json").read_text()), TrainConfig)
     ckpt = latest_checkpoint(run_dir / "checkpoints")
     if ckpt is None:
         raise FileNotFoundError(f"{run_dir}/checkpoints holds no model_*_steps.zip; rerun the combination")
-
-    def env_fn():
-        return make_env(cfg["task"], obs_mode="state", views=tuple(cfg["views"]), image_size=cfg["image_size"],
-                        render_quality="fast", max_episode_steps=cfg["max_episode_steps"])
-
-    venv = DummyVecEnv([env_fn])
+    venv = DummyVecEnv([lambda: default_env_factory(cfg)])
     norm = VecNormalize.load(str(ckpt.vecnormalize), venv) if ckpt.vecnormalize is not None else None
-    algo = cfg["algo"]
-    model = load_algo(AlgoConfig(name=algo["name"]), str(ckpt.model), norm or venv, device="cpu")
+    model = load_algo(cfg.algo, str(ckpt.model), norm or venv, device="cpu")
 
     def predict(obs: np.ndarray) -> np.ndarray:
         return model.predict(norm.normalize_obs(obs) if norm is not None else obs, deterministic=True)[0]
 
-    env = SuccessInfo(env_fn())
-    res = evaluate(predict, env, episodes, seed=cfg["seed"] + 20_000, progress_fn=task_progress,
-                   near_goal=cfg["near_goal"])
+    env = SuccessInfo(default_env_factory(cfg))
+    res = evaluate(predict, env, episodes, seed=cfg.seed + 20_000, progress_fn=task_progress, near_goal=cfg.near_goal)
     env.close()
     venv.close()
     out = {"episodes": episodes, "steps": ckpt.steps, "success_rate": res["success_rate"],
