@@ -14,7 +14,6 @@ import json
 import logging
 import os
 from dataclasses import asdict, dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -75,18 +74,6 @@ class RewardBundle:
         return ProgressOutput(prog.clamp(0, 1), succ.clamp(0, 1), unc)
 
 
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, Enum):
-        return obj.value
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    return obj
-
-
 def save_reward_dir(directory: str | os.PathLike[str], bundle: RewardBundle, ref_images: dict[str, dict[int, np.ndarray]]) -> Path:
     """Write the bundle (each file atomically).  ref_images: view -> frame index -> (H, W, 3) uint8 RGB."""
     out = Path(directory)
@@ -115,11 +102,11 @@ def save_reward_dir(directory: str | os.PathLike[str], bundle: RewardBundle, ref
         "embed_dim": int(head.mu.shape[0]),
         "num_refs": int(head.refs.shape[0]),
         "head": asdict(bundle.model.cfg),
-        "backbone": _plain(bundle.backbone),
+        "backbone": bundle.backbone,
         "backbone_identity": bundle.backbone_identity,
         "stages": [asdict(s) for s in bundle.stages],
         "reference_images": refs,
-        "info": _plain(bundle.info),
+        "info": bundle.info,
     }
     if bundle.base is not None:
         save_base_part(out / BASE_SUBDIR, bundle.base)
