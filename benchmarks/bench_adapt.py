@@ -15,7 +15,7 @@ demo-fitted heads), ``base`` (the base with no adaptation: the demo's first/last
 reference, no weight changes) and ``base_heads`` (heads mixed with the untouched base, an ablation).
 
     python benchmarks/bench_adapt.py --tasks reach push --episodes 5 --json bench_adapt.json
-    python benchmarks/bench_adapt.py --base-model 'runs/adapt_loto/base_no_{task}/model' --cache runs/adapt_loto/bench \\
+    python benchmarks/bench_adapt.py --base-model 'runs/adapt_loto_w/base_no_{task}/model' --cache runs/adapt_loto/bench \\
         --json benchmarks/results/bench_adapt_loto.json
 """
 
@@ -230,7 +230,9 @@ def plot(report: dict, path: str | Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tasks", nargs="+", default=["reach", "push", "pick_place", "stack", "drawer"])
-    p.add_argument("--views", nargs="+", default=["front", "side"])
+    p.add_argument("--views", nargs="+", default=["front", "side", "wrist"],
+                   help="camera views of the demo and the test episodes (the base models must know them); the hand "
+                        "camera is what sees the cubes of pick_place and stack up close")
     p.add_argument("--episodes", type=int, default=5, help="held-out successes and failures per task")
     p.add_argument("--image-size", type=int, default=128, help="rendered frame side")
     p.add_argument("--backbone", default="efficientnet_lite0")
