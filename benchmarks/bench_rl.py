@@ -161,10 +161,11 @@ def plot(summary: dict, path: Path) -> None:
             t = np.asarray(curves[0]["t"][:n])
             s = np.array([[np.nan if x is None else x for x in c["success"][:n]] for c in curves])
             m = np.nanmean(s, 0)
-            ax.plot(t, m, label=v["reward"])
+            seeds = f"{len(curves)} seeds: mean, band min-max" if len(curves) > 1 else "1 seed"
+            line, = ax.plot(t, m, label=f"{v['reward']} ({seeds})")
             if len(curves) > 1:
-                ax.fill_between(t, np.nanmin(s, 0), np.nanmax(s, 0), alpha=0.15)
-        ax.set(title=task, xlabel="env steps", ylabel="success rate", ylim=(-0.02, 1.02))
+                ax.fill_between(t, np.nanmin(s, 0), np.nanmax(s, 0), alpha=0.15, color=line.get_color())
+        ax.set(title=task, xlabel="env steps", ylabel="success rate (periodic evaluations)", ylim=(-0.02, 1.02))
         ax.legend(fontsize=8)
     fig.tight_layout()
     save_figure(fig, path, dpi=120)
@@ -243,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         hv = "-" if v["hover_fraction_mean"] is None else f"{v['hover_fraction_mean']:.3f}"
         sps = "-" if v["env_steps_per_s_mean"] is None else f"{v['env_steps_per_s_mean']:.0f}"
         print(f"{v['task']:<11}{v['reward']:<8}{len(v['seeds']):>6}"
-              f"{v['final_success_mean']:>8.2f}±{v['final_success_std']:.2f}{str(v['steps_to_80pct']):>22}"
-              f"{str(v['episodes_to_80pct']):>16}"
+              f"{v['final_success_mean']:>8.2f}±{v['final_success_std']:.2f} {str(v['steps_to_80pct']):>21}"
+              f" {str(v['episodes_to_80pct']):>15}"
               f"{hv:>8}{sps:>9}")
         if any(x is not None for x in v["reeval_success"]):
             per = " / ".join("-" if x is None else f"{x:.3f}" for x in v["reeval_success"])
