@@ -1,4 +1,4 @@
-"""The adapted reward model: per-view small heads on frozen embeddings, fused by averaging over views.
+"""The adapted reward model: per-view small heads on frozen embeddings, fused over views and ensemble members.
 
 Each view has an ensemble of MLPs. Input features of a frame embedding ``e`` (D,):
 
@@ -6,8 +6,10 @@ Each view has an ensemble of MLPs. Input features of a frame embedding ``e`` (D,
 * ``cos(z, r_k)`` for reference embeddings ``r_k`` (demo start, the end of every stage, the goal), which move
   less than raw features when colours or the camera change.
 
-Each member outputs a progress logit and a success logit; progress = mean over members of ``sigmoid``; the
-spread of the members is the uncertainty.
+Each member outputs a progress logit and a success logit. Progress (and success probability) pools the members of
+every given view in log-odds space, ``sigmoid(mean of clamped logits)`` (``HeadConfig.pooling="logit"``), or as the
+mean of the members' sigmoids (``"mean"``, the rule before 2026-12-01, which reward directories written then keep);
+the spread of the members' sigmoids is the uncertainty.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ import torch
 from torch import nn
 
 from robo_reward.types import ProgressOutput
+
+POOLINGS = ("logit", "mean")
+LOGIT_CLAMP = 9.21
+"""|logit| limit before log-odds pooling (probabilities 1e-4 .. 1 - 1e-4): one saturated member cannot outvote the
+others without bound"""
 
 
 @dataclass
@@ -44,6 +51,12 @@ class HeadConfig:
     success_weight: float = 0.5
     success_threshold: float = 0.95
     """demo frames whose progress label is >= this are the success positives"""
+    pooling: str = "logit"
+    """how the members of all given views are fused: "logit" = sigmoid of the mean clamped logit, "mean" = mean of
+    the sigmoids. Leave-one-task-out benchmark (three cameras, three base seeds, adapted ``--base``; VOC / reversed
+    VOC / AUROC): logit 0.902 / -0.866 / 0.984, mean 0.899 / -0.864 / 0.960; demo-only heads 0.815 / -0.815 / 0.992
+    against 0.781 / -0.781 / 0.976. A view that does not recognise the scene gives middling outputs, which move a
+    mean of probabilities towards 0.5 but a mean of log-odds less than a confident view does"""
 
     def __post_init__(self) -> None:
         for name in ("hidden", "members", "steps"):
@@ -53,6 +66,8 @@ class HeadConfig:
             raise ValueError(f"head.dropout must be in [0, 1), got {self.dropout}")
         if not 0.0 < self.success_threshold <= 1.0:
             raise ValueError(f"head.success_threshold must be in (0, 1], got {self.success_threshold}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"head.pooling must be one of {POOLINGS}, got {self.pooling!r}")
 
 
 class ViewHead(nn.Module):
@@ -107,9 +122,11 @@ class AdaptedReward(nn.Module):
         if not embeddings:
             raise ValueError("score: no view given; expected some of " + ", ".join(self.views))
         self.eval()
-        probs = []
+        logits = []
         for view, emb in embeddings.items():
             x = torch.as_tensor(np.asarray(emb, dtype=np.float32))
-            probs.append(torch.sigmoid(self.heads[view](x)))  # (M, N, 2)
-        p = torch.cat(probs)  # (V*M, N, 2)
-        return ProgressOutput(progress=p[..., 0].mean(0), success_prob=p[..., 1].mean(0), uncertainty=p[..., 0].std(0, unbiased=False))
+            logits.append(self.heads[view](x))  # (M, N, 2)
+        z = torch.cat(logits)  # (V*M, N, 2)
+        p = torch.sigmoid(z)
+        fused = torch.sigmoid(z.clamp(-LOGIT_CLAMP, LOGIT_CLAMP).mean(0)) if self.cfg.pooling == "logit" else p.mean(0)
+        return ProgressOutput(progress=fused[..., 0], success_prob=fused[..., 1], uncertainty=p[..., 0].std(0, unbiased=False))

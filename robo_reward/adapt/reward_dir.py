@@ -139,7 +139,8 @@ def load_reward_dir(directory: str | os.PathLike[str]) -> RewardBundle:
         tensors = load_file(str(w_path))
     except Exception as exc:  # safetensors raises its own error types for corrupt files
         raise InputError(f"{w_path}: cannot read weights ({exc})") from exc
-    head_cfg = HeadConfig(**cfg["head"])
+    # directories written before head.pooling existed were adapted and measured with the mean of the sigmoids
+    head_cfg = HeadConfig(**{"pooling": "mean", **cfg["head"]})
     model = AdaptedReward(cfg["views"], cfg["embed_dim"], cfg["num_refs"], head_cfg)
     state = {k[len("heads.") :]: v for k, v in tensors.items() if k.startswith("heads.")}
     model.heads.load_state_dict(state)
