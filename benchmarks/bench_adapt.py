@@ -45,7 +45,9 @@ from robo_reward.reward.evaluate import auroc, voc
 logger = logging.getLogger("bench_adapt")
 
 DEMO_SEED = 10_000
-"""first episode seed tried for the demo (held-out episodes start at 20,000)"""
+"""first episode seed tried for the demo"""
+TEST_SEED = 20_000
+"""first episode seed of the held-out episodes (``--test-seed``)"""
 
 
 def record(task: str, views: tuple[str, ...], image_size: int, n_success: int, n_failure: int, seed0: int, max_tries: int,
@@ -80,7 +82,7 @@ def record(task: str, views: tuple[str, ...], image_size: int, n_success: int, n
 def _cached_record(task: str, args: argparse.Namespace) -> tuple[list, list, list]:
     """(demo, successes, failures) as lists of (frames view -> (T, H, W, 3), fps, instruction); cached in --cache."""
     views = tuple(args.views)
-    suffix = "" if args.randomize else "_plain"
+    suffix = ("" if args.randomize else "_plain") + ("" if args.test_seed == TEST_SEED else f"_t{args.test_seed}")
     path = Path(args.cache) / f"{task}_{'-'.join(views)}_{args.image_size}_{args.episodes}{suffix}.npz" if args.cache else None
     if path is not None and path.is_file():
         z = np.load(path, allow_pickle=False)
@@ -90,7 +92,7 @@ def _cached_record(task: str, args: argparse.Namespace) -> tuple[list, list, lis
             out[kind] = [({v: z[f"{kind}{i}_{v}"] for v in views}, meta["fps"], meta["instruction"]) for i in range(n)]
         return out["demo"], out["succ"], out["fail"]
     demo, _ = record(task, views, args.image_size, 1, 0, seed0=DEMO_SEED, max_tries=10, randomize=args.randomize)
-    succ, fail = record(task, views, args.image_size, args.episodes, args.episodes, seed0=20_000, max_tries=8 * args.episodes,
+    succ, fail = record(task, views, args.image_size, args.episodes, args.episodes, seed0=args.test_seed, max_tries=8 * args.episodes,
                         randomize=args.randomize)
     res = {k: [(e.frames, e.fps, e.instruction) for e in eps] for k, eps in (("demo", demo), ("succ", succ), ("fail", fail))}
     if path is not None:
@@ -143,6 +145,8 @@ def bench_task(task: str, args: argparse.Namespace, encoder) -> dict:
             tune = {"head_weight": args.head_weight, "steps": args.base_steps, "lr": args.base_lr}
             # replace() re-runs BaseTuneConfig's checks on the overrides
             cfg.base_tune = replace(cfg.base_tune, **{k: v for k, v in tune.items() if v is not None})
+            if args.pooling is not None:
+                cfg.head = replace(cfg.head, pooling=args.pooling)
             summary = run_adapt(cfg, encoder=encoder)
             bundles[name] = load_reward_dir(out)
             adapt_info[name] = {"adapt_s": summary["timing"]["total_s"], "timing": summary["timing"], "stages": summary["stages"],
@@ -242,6 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--head-weight", type=float, default=None, help="override the heads/base mix of adapted_base")
     p.add_argument("--base-steps", type=int, default=None, help="override adapted_base's fine-tuning steps (0 = none)")
     p.add_argument("--base-lr", type=float, default=None, help="override adapted_base's fine-tuning learning rate")
+    p.add_argument("--pooling", default=None, choices=["logit", "mean"], help="override how the adapted heads fuse "
+                                                                           "views and ensemble members")
+    p.add_argument("--test-seed", type=int, default=TEST_SEED,
+                   help="first seed of the held-out episodes (another value: a fresh test set, cached separately)")
     p.add_argument("--no-randomize", dest="randomize", action="store_false",
                    help="record the demo and the test episodes without appearance randomisation (a diagnostic)")
     p.add_argument("--sim-keyframes", action="store_true",
