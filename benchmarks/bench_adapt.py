@@ -15,8 +15,8 @@ demo-fitted heads), ``base`` (the base with no adaptation: the demo's first/last
 reference, no weight changes) and ``base_heads`` (heads mixed with the untouched base, an ablation).
 
     python benchmarks/bench_adapt.py --tasks reach push --episodes 5 --json bench_adapt.json
-    python benchmarks/bench_adapt.py --base-model 'runs/adapt_loto_w/base_no_{task}/model' --cache runs/adapt_loto/bench \\
-        --json benchmarks/results/bench_adapt_loto.json
+    python benchmarks/bench_adapt.py --base-model 'runs/adapt_loto_w/base_no_{task}/model' --cache runs/adapt_loto_w/bench \\
+        --json runs/adapt_loto_w/bench.json
 """
 
 from __future__ import annotations
