@@ -35,6 +35,7 @@ import numpy as np
 from robo_reward.adapt.baselines import GoalDistanceBaseline
 from robo_reward.adapt.demo_video import VideoEpisode
 from robo_reward.adapt.embed import build_encoder, embed_episode
+from robo_reward.adapt.model import POOLINGS
 from robo_reward.adapt.pipeline import AdaptConfig, run_adapt, score_bundle
 from robo_reward.adapt.reward_dir import load_reward_dir
 from robo_reward.data.atomic import atomic_write_json
@@ -246,8 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--head-weight", type=float, default=None, help="override the heads/base mix of adapted_base")
     p.add_argument("--base-steps", type=int, default=None, help="override adapted_base's fine-tuning steps (0 = none)")
     p.add_argument("--base-lr", type=float, default=None, help="override adapted_base's fine-tuning learning rate")
-    p.add_argument("--pooling", default=None, choices=["logit", "mean"], help="override how the adapted heads fuse "
-                                                                           "views and ensemble members")
+    p.add_argument("--pooling", default=None, choices=POOLINGS, help="override how the adapted heads fuse views and "
+                                                                     "ensemble members")
     p.add_argument("--test-seed", type=int, default=TEST_SEED,
                    help="first seed of the held-out episodes (another value: a fresh test set, cached separately)")
     p.add_argument("--no-randomize", dest="randomize", action="store_false",
