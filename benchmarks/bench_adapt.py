@@ -143,7 +143,8 @@ def bench_task(task: str, args: argparse.Namespace, encoder) -> dict:
             out = Path(tmp) / name
             cfg = AdaptConfig(demo=str(demo_dir), task=instruction or task, out=str(out), base=base, seed=args.seed,
                               backbone=encoder_cfg(args), keyframes=keyframes)
-            tune = {"head_weight": args.head_weight, "steps": args.base_steps, "lr": args.base_lr}
+            tune = {"head_weight": args.head_weight, "steps": args.base_steps, "lr": args.base_lr,
+                    "num_references": args.base_references}
             # replace() re-runs BaseTuneConfig's checks on the overrides
             cfg.base_tune = replace(cfg.base_tune, **{k: v for k, v in tune.items() if v is not None})
             if args.pooling is not None:
@@ -247,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--head-weight", type=float, default=None, help="override the heads/base mix of adapted_base")
     p.add_argument("--base-steps", type=int, default=None, help="override adapted_base's fine-tuning steps (0 = none)")
     p.add_argument("--base-lr", type=float, default=None, help="override adapted_base's fine-tuning learning rate")
+    p.add_argument("--base-references", type=int, default=None,
+                   help="override how many references (the demo, then its jittered copies) the fine-tuned base averages over")
     p.add_argument("--pooling", default=None, choices=POOLINGS, help="override how the adapted heads fuse views and "
                                                                      "ensemble members")
     p.add_argument("--test-seed", type=int, default=TEST_SEED,

@@ -20,7 +20,7 @@ import torch
 
 from robo_reward.data.atomic import atomic_write_json
 from robo_reward.adapt.augment import DomainJitter
-from robo_reward.adapt.base import BasePart, BaseTuneConfig, demo_reference, finetune_base, load_base, map_views
+from robo_reward.adapt.base import BasePart, BaseTuneConfig, demo_references, finetune_base, load_base, map_views
 from robo_reward.adapt.demo_video import VideoEpisode, list_view_files, load_video_episode
 from robo_reward.adapt.embed import FrameEncoder, build_encoder, embed_episode
 from robo_reward.adapt.errors import InputError
@@ -239,7 +239,8 @@ def _adapt_base(base_pipe: Any, emb: dict[str, np.ndarray], labels: np.ndarray, 
         figures = finetune_base(model, emb, labels, view_map, cfg.base_tune, seed=cfg.seed)
     finally:
         torch.set_num_threads(threads)
-    part = BasePart(ProgressScorer(model, base_pipe.scorer.success_temperature, "cpu"), demo_reference(emb, view_map),
+    part = BasePart(ProgressScorer(model, base_pipe.scorer.success_temperature, "cpu"),
+                    demo_references(emb, view_map, cfg.base_tune.num_references),
                     view_map, cfg.base_tune.head_weight, dict(base_pipe.meta))
     info = {"source": source, "view_map": view_map, "base_views": list(model.views), "tune": figures,
             "trained_tasks": list(base_pipe.tasks)}

@@ -39,7 +39,7 @@ class AdaptedStreamer:
         self._base = None
         base = bundle.base
         if base is not None and base.head_weight < 1.0 and any(v in base.view_map for v in use):
-            self._base = base.scorer.streamer(num_envs, base.reference, [base.view_map[v] for v in use if v in base.view_map],
+            self._base = base.scorer.streamer(num_envs, base.references, [base.view_map[v] for v in use if v in base.view_map],
                                               use_text=False)
 
     @property

@@ -132,3 +132,32 @@ def test_long_demos_get_fewer_jittered_copies():
     assert copies_within_budget(4, 900, 2 * 150) == 2  # 150 frames x 2 views: 900 embedded frames in all
     assert copies_within_budget(4, 900, 3 * 300) == 1  # never fewer than one jittered copy
     assert copies_within_budget(0, 900, 10) == 0  # no augmentation asked for
+
+
+def test_base_scores_against_the_demo_and_its_jittered_copies(tiny_encoder, base_dir, videos, tmp_path):
+    """num_references > 1: the fine-tuned base keeps the demo's and its copies' start/goal, saves and reloads them,
+    and its progress is the mean of the scores against each; more references than copies are capped."""
+    from dataclasses import replace
+
+    from robo_reward.adapt.base import BaseTuneConfig
+    from robo_reward.adapt.pipeline import AdaptConfig, run_adapt
+    from robo_reward.adapt.reward_dir import load_reward_dir
+
+    with pytest.raises(ValueError, match="num_references >= 1"):
+        BaseTuneConfig(num_references=0)
+    out = tmp_path / "reward"
+    cfg = AdaptConfig(demo=str(videos["two"]), task=TASK, out=str(out), base=str(base_dir), augment_copies=2)
+    cfg.base_tune = replace(cfg.base_tune, num_references=5)
+    run_adapt(cfg)
+    part = load_reward_dir(out).base
+    assert part is not None and len(part.references) == 3  # the demo + its 2 jittered copies
+    starts = [np.concatenate([r.start[v] for v in ("left", "right")]) for r in part.references]
+    assert all(np.abs(a - b).max() > 1e-3 for i, a in enumerate(starts) for b in starts[i + 1:])  # copies differ
+
+    emb = {"front": tiny_encoder.encode_frames(block_frames(colour=(230, 200, 60), background=(50, 40, 60))),
+           "side": tiny_encoder.encode_frames(block_frames(mirror=True, colour=(230, 200, 60), background=(50, 40, 60)))}
+    progress, _ = part.score(emb)
+    mapped = {part.view_map[v]: e for v, e in emb.items()}
+    each = [part.scorer.score_embeddings(mapped, r, use_text=False).progress for r in part.references]
+    np.testing.assert_allclose(progress, np.mean(each, axis=0), atol=1e-5)
+    assert max(np.abs(e - each[0]).max() for e in each[1:]) > 1e-3  # the references are not interchangeable
