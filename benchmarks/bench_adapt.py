@@ -141,8 +141,9 @@ def bench_task(task: str, args: argparse.Namespace, encoder) -> dict:
         variants = [("adapted", None)] + ([("adapted_base", base_dir)] if base_dir else [])
         for name, base in variants:
             out = Path(tmp) / name
+            extra = {} if args.augment_copies is None else {"augment_copies": args.augment_copies}
             cfg = AdaptConfig(demo=str(demo_dir), task=instruction or task, out=str(out), base=base, seed=args.seed,
-                              backbone=encoder_cfg(args), keyframes=keyframes)
+                              backbone=encoder_cfg(args), keyframes=keyframes, **extra)
             tune = {"head_weight": args.head_weight, "steps": args.base_steps, "lr": args.base_lr,
                     "num_references": args.base_references}
             # replace() re-runs BaseTuneConfig's checks on the overrides
@@ -248,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--head-weight", type=float, default=None, help="override the heads/base mix of adapted_base")
     p.add_argument("--base-steps", type=int, default=None, help="override adapted_base's fine-tuning steps (0 = none)")
     p.add_argument("--base-lr", type=float, default=None, help="override adapted_base's fine-tuning learning rate")
+    p.add_argument("--augment-copies", type=int, default=None, help="override the domain-jittered copies of the demo")
     p.add_argument("--base-references", type=int, default=None,
                    help="override how many references (the demo, then its jittered copies) the fine-tuned base averages over")
     p.add_argument("--pooling", default=None, choices=POOLINGS, help="override how the adapted heads fuse views and "
