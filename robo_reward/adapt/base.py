@@ -10,9 +10,10 @@ start and goal (see :mod:`robo_reward.reward.model`). Adapting it to one demo:
 3. the hop model is fine-tuned for a few seconds on hop queries drawn from the demo and its domain-jittered
    copies, labelled with the demo's (discovered or given) stage progress; each copy is a reference for the
    others, so the model learns to measure progress against a start/goal that looks different from the episode;
-4. the demo's own first and last frames become the reference start and goal used for scoring.
+4. the demo's own first and last frames, and those of its jittered copies, become the reference starts and goals
+   used for scoring (``num_references``; the scores against each are averaged).
 
-The fine-tuned model and its reference are written as an ordinary reward-model directory inside the adapted
+The fine-tuned model and its references are written as an ordinary reward-model directory inside the adapted
 directory (``<out>/base``), so the adapted directory stays self-contained.
 """
 
@@ -84,7 +85,7 @@ class BaseTuneConfig:
 
 @dataclass
 class BasePart:
-    """The fine-tuned base model of an adapted reward: scorer, the demo's reference, and the view map."""
+    """The fine-tuned base model of an adapted reward: scorer, the references it scores against, and the view map."""
 
     scorer: ProgressScorer
     references: list[Reference]
