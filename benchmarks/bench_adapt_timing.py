@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from robo_reward.adapt.pipeline import subsample_index
 from robo_reward.data.atomic import atomic_write_json
 from robo_reward.data.video import write_video
 
@@ -43,8 +44,7 @@ def record_videos(out: Path, seed: int, frames: int, size: int, views: tuple[str
         ep = record_episode(env, make_policy(env, "expert", seed=seed), seed=seed)
     finally:
         env.close()
-    t_len = len(ep.frames[views[0]])
-    idx = np.round(np.linspace(0, t_len - 1, frames)).astype(int) if t_len > frames else np.arange(t_len)
+    idx = subsample_index(len(ep.frames[views[0]]), frames)
     for v in views:
         write_video(out / f"{v}.mp4", ep.frames[v][idx], fps=48.0)
     return len(idx)
@@ -70,6 +70,13 @@ def main() -> None:
     args = ap.parse_args()
     exe = [sys.executable, "-m", "robo_reward.cli.main"]
     rows: dict[str, dict[str, list[float]]] = {}
+
+    def log(name: str, r: int, wall: float, inside: float) -> None:
+        row = rows.setdefault(name, {"wall_s": [], "command_s": []})
+        row["wall_s"].append(wall)
+        row["command_s"].append(inside)
+        print(f"{name:14s} run {r}: {wall:5.1f} s wall, {inside:5.1f} s inside the command", flush=True)
+
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         n_demo = record_videos(root / "demo", 0, args.frames, args.image_size, tuple(args.views))
@@ -80,19 +87,11 @@ def main() -> None:
                 out = root / f"reward_{len(rows)}_{r}"
                 wall, stdout = _run([*exe, "adapt", "--demo", str(root / "demo"), "--task", "pick up the cube and place it",
                                      "--out", str(out), *extra])
-                inside = float(re.search(r"([0-9.]+) s\s*$", stdout.strip()).group(1))
-                row = rows.setdefault(name, {"wall_s": [], "command_s": []})
-                row["wall_s"].append(wall)
-                row["command_s"].append(inside)
-                print(f"{name:14s} run {r}: {wall:5.1f} s wall, {inside:5.1f} s inside the command", flush=True)
+                log(name, r, wall, float(re.search(r"([0-9.]+) s\s*$", stdout.strip()).group(1)))
             scored = root / "score.json"
             for r in range(args.repeats):
                 wall, _ = _run([*exe, "score", "--reward", str(out), "--episode", str(root / "episode"), "--out", str(scored)])
-                inside = json.loads(scored.read_text())["timing"]["total_s"]
-                row = rows.setdefault(f"score ({name})", {"wall_s": [], "command_s": []})
-                row["wall_s"].append(wall)
-                row["command_s"].append(inside)
-                print(f"score ({name}) run {r}: {wall:5.1f} s wall, {inside:5.1f} s inside the command", flush=True)
+                log(f"score ({name})", r, wall, json.loads(scored.read_text())["timing"]["total_s"])
     med = {k: {m: float(np.median(v)) for m, v in row.items()} for k, row in rows.items()}
     print(f"\ndemo {n_demo} frames, episode {n_ep} frames, views {args.views}, {args.image_size} px, "
           f"{args.repeats} runs each, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; medians:")
