@@ -22,7 +22,13 @@ class DomainJitter:
     brightness: float = 0.3  # multiplicative, 1 +- b
     contrast: float = 0.3
     saturation: float = 0.4
-    hue_deg: float = 25.0
+    hue_deg: float = 90.0
+    """hue rotation of the whole image, degrees (OpenCV hue wraps around). 90 rather than 25: the scenes a user's
+    demo comes from differ in object and table colours far more than 25 degrees. Leave-one-task-out benchmark
+    (benchmarks/bench_adapt.py, adapted --base, three base seeds, two test sets of 5 successes / 5 failures per
+    task; VOC / reversed VOC / AUROC): first set 0.917 / -0.876 / 0.971 -> 0.917 / -0.874 / 0.989, fresh set
+    0.889 / -0.851 / 0.992 -> 0.896 / -0.869 / 0.995; 180 (seed 0, first set) 0.903 / -0.864 / 0.984 against 90's
+    0.920 / -0.874 / 0.984"""
 
     def sample(self, rng: np.random.Generator) -> dict[str, float]:
         return {
