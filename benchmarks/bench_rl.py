@@ -49,7 +49,7 @@ def make_config(args: argparse.Namespace, task: str, reward: str, seed: int, out
         eval_every=max(args.steps // args.eval_points, 1), eval_episodes=args.eval_episodes,
         final_eval_episodes=args.final_eval_episodes, near_goal=args.near_goal, checkpoint_every=0,
         output_dir=str(out / f"{task}_{reward}_s{seed}"), tensorboard=args.tensorboard, progress_bar=False,
-        video=False, torch_threads=args.torch_threads,
+        video=False, torch_threads=args.torch_threads, demo_steps=args.demo_steps, demo_noise=args.demo_noise,
     )
 
 
@@ -193,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gamma", type=float, default=0.95, help="discount of the learner (and of PBRS)")
     ap.add_argument("--lr", type=float, default=1e-3, help="learning rate")
     ap.add_argument("--learning-starts", type=int, default=1000, help="random steps before updates (<= steps/10)")
+    ap.add_argument("--demo-steps", type=int, default=0,
+                    help="first env steps driven by the task's scripted expert (SAC; same demos for every reward)")
+    ap.add_argument("--demo-noise", type=float, default=0.1, help="noise std on the expert's xyz actions")
     ap.add_argument("--num-envs", type=int, default=1)
     ap.add_argument("--subproc", action="store_true", help="envs in worker processes (SubprocVecEnv)")
     ap.add_argument("--views", nargs="+", default=["front", "wrist"], help="camera views of the learned reward")

@@ -111,6 +111,11 @@ class TrainConfig:
     """progress estimate of a trained reward model: "markov" (mean of the forward and backward estimates of the
     current frames: a function of the state, as potential-based shaping requires) or "guarded" (the fused,
     history-smoothed estimate used to score whole episodes)"""
+    demo_steps: int = 0
+    """SAC: env steps at the start driven by the task's scripted expert instead of the learner (they replace the
+    random warm-up and count towards total_steps); every reward sees the same demos (0 = off)"""
+    demo_noise: float = 0.1
+    """std of the Gaussian noise on the expert's xyz actions during demo steps (action units)"""
     normalize: bool = True
     """wrap in VecNormalize (observations and rewards); without it SAC barely learns the sim tasks' state
     observations (reach, expert reward, 10k steps: 0.87 success with, 0.0-0.13 without)"""
@@ -158,6 +163,12 @@ class TrainConfig:
                 errors.append(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.reward_fusion not in ("markov", "guarded"):
             errors.append(f"reward_fusion must be 'markov' or 'guarded', got {self.reward_fusion!r}")
+        if self.demo_steps < 0 or self.demo_steps > self.total_steps:
+            errors.append(f"demo_steps must be in 0..total_steps ({self.total_steps}), got {self.demo_steps}")
+        if self.demo_steps and self.algo.name is not AlgoName.sac:
+            errors.append("demo_steps > 0 needs algo=sac (PPO learns on-policy and cannot use expert transitions)")
+        if self.demo_noise < 0:
+            errors.append(f"demo_noise must be >= 0, got {self.demo_noise}")
         if self.max_episode_steps is not None and self.max_episode_steps < 1:
             errors.append(f"max_episode_steps must be >= 1 or null, got {self.max_episode_steps}")
         if not self.views:

@@ -81,6 +81,45 @@ class SuccessInfo(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
+class ExpertActions(gym.Wrapper):
+    """Offers the task's scripted expert action for the current state through :meth:`expert_action`.
+
+    Used for demonstration steps at the start of training (``TrainConfig.demo_steps``): the learner asks every
+    sub-env for its expert action instead of sampling its own, so the demo transitions pass through the same
+    reward wrappers, VecNormalize statistics and replay buffer as the learner's own steps. The expert re-plans
+    at every reset; Gaussian noise (std ``noise`` on the xyz components, in action units) spreads the demos over
+    states around the expert's path, and a seeded reset re-seeds it (sub-env i of a seeded VecEnv gets seed + i).
+
+    Args:
+        env: a sim env (``unwrapped.task.expert_plan()``, ``robot``, ``max_step``), possibly wrapped.
+        noise: action-noise std.
+    """
+
+    def __init__(self, env: gym.Env, noise: float = 0.1):
+        super().__init__(env)
+        if getattr(env.unwrapped, "task", None) is None or not hasattr(env.unwrapped.task, "expert_plan"):
+            raise ValueError(f"{type(env.unwrapped).__name__} has no scripted expert (task.expert_plan()); "
+                             "demo_steps > 0 needs a robo_reward.sim env. Set demo_steps=0.")
+        from robo_reward.sim.policies import WaypointPolicy
+
+        self.policy = WaypointPolicy(env.unwrapped)
+        self.noise = float(noise)
+        self.rng = np.random.default_rng(0)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
+        out = self.env.reset(seed=seed, options=options)
+        if seed is not None:
+            self.rng = np.random.default_rng([int(seed), 0x5EED])
+        self.policy.reset()
+        return out
+
+    def expert_action(self) -> np.ndarray:
+        """(4,) float32 in [-1, 1]: the expert's next action (advances its plan: call once per step)."""
+        action = self.policy.act(None)
+        action[:3] += self.rng.normal(0.0, self.noise, 3)
+        return np.clip(action, -1.0, 1.0).astype(np.float32)
+
+
 class SparseSuccessReward(gym.Wrapper):
     """Replaces the env reward with the sparse task reward 1.0 * info["success"]; the old one is info["env_reward"]."""
 

@@ -4,6 +4,7 @@ Wrapper stack of every training sub-env (inside out)::
 
     env_factory(cfg)                         # robo_reward.sim.make_env(task, obs_mode="state", ...)
     -> TimeLimit                             # only if cfg.max_episode_steps is set
+    -> ExpertActions                         # only if cfg.demo_steps > 0 (the scripted expert's actions)
     -> SparseSuccessReward                   # reward=sparse
        | ExpertDenseReward                   # reward=expert (shifted to <= 0, see its docstring)
        | OracleViews? -> ViewsInInfo         # reward=learned (OracleViews for reward_model_dir=oracle)
@@ -36,9 +37,11 @@ from robo_reward.rl.callbacks import (
 )
 from robo_reward.data.atomic import atomic_write_json
 from robo_reward.rl.config import RewardSource, TrainConfig
-from robo_reward.rl.env_wrappers import ExpertDenseReward, OracleViews, SparseSuccessReward, SuccessInfo, ViewsInInfo
+from robo_reward.rl.env_wrappers import (
+    ExpertActions, ExpertDenseReward, OracleViews, SparseSuccessReward, SuccessInfo, ViewsInInfo,
+)
 from robo_reward.rl.evaluate import evaluate
-from robo_reward.rl.learner import build_algo, load_algo
+from robo_reward.rl.learner import DemoSAC, build_algo, load_algo
 from robo_reward.rl.oracle import OracleProgressModel, task_progress
 from robo_reward.rl.reward_wrapper import LearnedRewardVecEnv, LearnedRewardWrapper
 from robo_reward.rl.video import record_rollout, write_rollout_video
@@ -95,6 +98,8 @@ def make_train_env(cfg: TrainConfig, env_factory: EnvFactory, model: BatchedProg
 
     def make_one() -> gym.Env:
         env = _base(cfg, env_factory)
+        if cfg.demo_steps > 0:
+            env = ExpertActions(env, noise=cfg.demo_noise)
         if cfg.reward is RewardSource.sparse:
             env = SparseSuccessReward(env)
         elif cfg.reward is RewardSource.expert:
@@ -177,12 +182,14 @@ def run(cfg: TrainConfig, *, env_factory: EnvFactory | None = None,
         if ckpt.vecnormalize is not None and isinstance(venv, VecNormalize):
             venv = VecNormalize.load(str(ckpt.vecnormalize), venv.venv)
         model = load_algo(cfg.algo, str(ckpt.model), venv, device=cfg.device, tensorboard_log=tb)
+        if isinstance(model, DemoSAC):
+            model.demo_steps = cfg.demo_steps
         if ckpt.replay_buffer is not None and isinstance(model, OffPolicyAlgorithm):
             model.load_replay_buffer(ckpt.replay_buffer)
         logger.info("resumed from %s (%d steps)", ckpt.model, ckpt.steps)
     else:
         model = build_algo(cfg.algo, venv, seed=cfg.seed, device=cfg.device, tensorboard_log=tb,
-                           verbose=cfg.verbose)
+                           verbose=cfg.verbose, demo_steps=cfg.demo_steps)
 
     # --- callbacks
     callbacks: list[Any] = [RewardTermsCallback()]
@@ -230,7 +237,8 @@ def run(cfg: TrainConfig, *, env_factory: EnvFactory | None = None,
     learn_s = train_s - eval_s
     results: dict[str, Any] = {
         "task": cfg.task, "reward": cfg.reward.value, "shaping": cfg.shaping.kind.value, "algo": cfg.algo.name.value,
-        "seed": cfg.seed, "num_timesteps": int(model.num_timesteps), "resumed_from": ckpt.steps if ckpt else None,
+        "seed": cfg.seed, "num_timesteps": int(model.num_timesteps), "demo_steps": cfg.demo_steps,
+        "resumed_from": ckpt.steps if ckpt else None,
         "train_seconds": train_s, "eval_seconds": eval_s,
         # end-to-end training throughput: env + rendering + reward model + learner updates, evaluation excluded
         "env_steps_per_s": (model.num_timesteps - start_steps) / learn_s if learn_s > 0 and remaining > 0 else None,
