@@ -9,6 +9,7 @@ import numpy as np
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import VecEnv
 
 from robo_reward.rl.config import AlgoConfig, AlgoName
@@ -41,6 +42,16 @@ class DemoSAC(SAC):
 ALGOS: dict[AlgoName, type[BaseAlgorithm]] = {AlgoName.sac: DemoSAC, AlgoName.ppo: PPO}
 
 
+def _silent_unless_logging(model: BaseAlgorithm, tensorboard_log: str | None, verbose: int) -> BaseAlgorithm:
+    """Without TensorBoard and verbose output, give ``model`` a logger that writes nowhere.
+
+    SB3's default logger then has no output but still creates an empty ``$TMPDIR/SB3-<date>`` folder on every
+    ``learn()``; a custom logger is kept by ``learn()`` (values are still recorded for callbacks)."""
+    if tensorboard_log is None and verbose == 0:
+        model.set_logger(Logger(folder=None, output_formats=[]))
+    return model
+
+
 def build_algo(cfg: AlgoConfig, env: VecEnv, *, seed: int, device: str = "auto", tensorboard_log: str | None = None,
                verbose: int = 0, demo_steps: int = 0) -> BaseAlgorithm:
     """A fresh SB3 learner for ``env`` configured from ``cfg`` (SAC: :class:`DemoSAC` with ``demo_steps``)."""
@@ -54,15 +65,17 @@ def build_algo(cfg: AlgoConfig, env: VecEnv, *, seed: int, device: str = "auto",
                       gradient_steps=cfg.gradient_steps, tau=cfg.tau,
                       ent_coef=cfg.ent_coef if cfg.ent_coef.startswith("auto") else float(cfg.ent_coef), **common)
         sac.demo_steps = int(demo_steps)
-        return sac
+        return _silent_unless_logging(sac, tensorboard_log, verbose)
     if demo_steps:
         raise ValueError("demo_steps needs algo=sac: PPO learns on-policy and cannot use the expert's transitions.")
     ent = 0.0 if cfg.ent_coef.startswith("auto") else float(cfg.ent_coef)
-    return PPO(n_steps=cfg.n_steps, n_epochs=cfg.n_epochs, gae_lambda=cfg.gae_lambda, clip_range=cfg.clip_range,
-               ent_coef=ent, **common)
+    ppo = PPO(n_steps=cfg.n_steps, n_epochs=cfg.n_epochs, gae_lambda=cfg.gae_lambda, clip_range=cfg.clip_range,
+              ent_coef=ent, **common)
+    return _silent_unless_logging(ppo, tensorboard_log, verbose)
 
 
 def load_algo(cfg: AlgoConfig, path: str, env: VecEnv, *, device: str = "auto",
               tensorboard_log: str | None = None) -> BaseAlgorithm:
     """Load a learner saved by SB3 (``model.save``) and attach ``env``."""
-    return ALGOS[cfg.name].load(path, env=env, device=device, tensorboard_log=tensorboard_log)
+    model = ALGOS[cfg.name].load(path, env=env, device=device, tensorboard_log=tensorboard_log)
+    return _silent_unless_logging(model, tensorboard_log, model.verbose)
