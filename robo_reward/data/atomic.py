@@ -19,7 +19,26 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "json_default", "json_ready"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "json_default", "json_ready",
+           "default_permissions"]
+
+
+def _process_umask() -> int:
+    """The process's umask, read once at import (setting and restoring it later would race other threads)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _process_umask()
+
+
+def default_permissions(path: str | os.PathLike[str]) -> None:
+    """Give a file or folder made by ``tempfile.mkstemp`` / ``mkdtemp`` (owner-only: 0600 / 0700) the permissions
+    a plain ``open()`` / ``mkdir()`` would have given it (0666 / 0777 minus the umask), so that what the project
+    writes atomically can be read by whoever could read the folder it lands in."""
+    base = 0o777 if os.path.isdir(path) else 0o666
+    os.chmod(path, base & ~_UMASK)
 
 
 @contextmanager
@@ -36,6 +55,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(name)
     try:
+        default_permissions(tmp)
         yield tmp
         with open(tmp, "rb") as fh:  # writers that take a path do not sync: do it before the rename
             os.fsync(fh.fileno())

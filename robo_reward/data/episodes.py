@@ -24,7 +24,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from robo_reward.data.atomic import atomic_write_json, atomic_write_text, json_default
+from robo_reward.data.atomic import atomic_write_json, atomic_write_text, default_permissions, json_default
 from robo_reward.data.video import VideoError, probe_video, read_video, write_video
 
 logger = logging.getLogger(__name__)
@@ -133,6 +133,7 @@ def write_episode(directory: str | os.PathLike[str], episode: Episode) -> Path:
         raise EpisodeFormatError(f"{directory}: cannot write an episode without frames")
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    default_permissions(tmp_dir)
     try:
         for view, frames in episode.frames.items():
             write_video(tmp_dir / f"{view}.mp4", frames, episode.fps)

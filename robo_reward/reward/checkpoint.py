@@ -25,7 +25,7 @@ import torch
 from safetensors.numpy import load_file as load_np, save_file as save_np
 from safetensors.torch import load_file as load_torch, save_file as save_torch
 
-from robo_reward.data.atomic import atomic_path, json_ready
+from robo_reward.data.atomic import atomic_path, default_permissions, json_ready
 from robo_reward.reward.data import Reference
 from robo_reward.reward.model import HopModel, RewardModelConfig
 
@@ -57,6 +57,7 @@ def save_reward_model(
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    default_permissions(tmp)
     try:
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_torch(state, str(tmp / "model.safetensors"))

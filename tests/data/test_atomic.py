@@ -65,3 +65,24 @@ def test_atomic_write_json_writes_strict_json(tmp_path):
         atomic_write_json(tmp_path / "bad.json", {"s": {1, 2}})
     assert not (tmp_path / "bad.json").exists()
     assert json.loads(atomic_write_json(tmp_path / "s.json", {"s": {1}}, default=str).read_text()) == {"s": "{1}"}
+
+
+def test_atomic_writes_get_the_permissions_of_a_plain_write(tmp_path):
+    """mkstemp / mkdtemp make owner-only files and folders; what lands must be readable like a plain write."""
+    import stat
+
+    from test_episodes import make_episode
+
+    from robo_reward.data import write_episode
+
+    (tmp_path / "plain.txt").write_text("x")
+    (tmp_path / "plain_dir").mkdir()
+    file_mode = stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode)
+    dir_mode = stat.S_IMODE((tmp_path / "plain_dir").stat().st_mode)
+    assert file_mode & 0o044, "test needs a umask that lets group/others read"
+
+    atomic_write_json(tmp_path / "a.json", {"k": 1})
+    assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == file_mode
+    ep_dir = write_episode(tmp_path / "ep0", make_episode())
+    assert stat.S_IMODE(ep_dir.stat().st_mode) == dir_mode
+    assert {stat.S_IMODE(p.stat().st_mode) for p in ep_dir.iterdir()} == {file_mode}
