@@ -7,15 +7,14 @@ from typing import Any
 
 import numpy as np
 from stable_baselines3 import PPO, SAC
-from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.vec_env import VecEnv
 
 from robo_reward.rl.config import AlgoConfig, AlgoName
 
 logger = logging.getLogger(__name__)
-
 
 
 class DemoSAC(SAC):
