@@ -59,18 +59,19 @@ def build_algo(cfg: AlgoConfig, env: VecEnv, *, seed: int, device: str = "auto",
         policy_kwargs={"net_arch": list(cfg.net_arch)}, seed=seed, device=device,
         tensorboard_log=tensorboard_log, verbose=verbose,
     )
+    model: BaseAlgorithm
     if cfg.name is AlgoName.sac:
-        sac = DemoSAC(buffer_size=cfg.buffer_size, learning_starts=cfg.learning_starts, train_freq=cfg.train_freq,
-                      gradient_steps=cfg.gradient_steps, tau=cfg.tau,
-                      ent_coef=cfg.ent_coef if cfg.ent_coef.startswith("auto") else float(cfg.ent_coef), **common)
-        sac.demo_steps = int(demo_steps)
-        return _silent_unless_logging(sac, tensorboard_log, verbose)
-    if demo_steps:
+        model = DemoSAC(buffer_size=cfg.buffer_size, learning_starts=cfg.learning_starts, train_freq=cfg.train_freq,
+                        gradient_steps=cfg.gradient_steps, tau=cfg.tau,
+                        ent_coef=cfg.ent_coef if cfg.ent_coef.startswith("auto") else float(cfg.ent_coef), **common)
+        model.demo_steps = int(demo_steps)
+    elif demo_steps:
         raise ValueError("demo_steps needs algo=sac: PPO learns on-policy and cannot use the expert's transitions.")
-    ent = 0.0 if cfg.ent_coef.startswith("auto") else float(cfg.ent_coef)
-    ppo = PPO(n_steps=cfg.n_steps, n_epochs=cfg.n_epochs, gae_lambda=cfg.gae_lambda, clip_range=cfg.clip_range,
-              ent_coef=ent, **common)
-    return _silent_unless_logging(ppo, tensorboard_log, verbose)
+    else:
+        ent = 0.0 if cfg.ent_coef.startswith("auto") else float(cfg.ent_coef)
+        model = PPO(n_steps=cfg.n_steps, n_epochs=cfg.n_epochs, gae_lambda=cfg.gae_lambda,
+                    clip_range=cfg.clip_range, ent_coef=ent, **common)
+    return _silent_unless_logging(model, tensorboard_log, verbose)
 
 
 def load_algo(cfg: AlgoConfig, path: str, env: VecEnv, *, device: str = "auto",
