@@ -61,9 +61,19 @@ class TimedEvalCallback(EvalCallback):
         try:
             return super()._on_step()
         finally:
+            took = time.perf_counter() - t0
             if len(self.evaluations_timesteps) > n_evals:
                 self.evaluations_episodes.append(int(getattr(self.model, "_episode_num", 0)))
-            self.eval_seconds += time.perf_counter() - t0
+                self._log_evaluation(took)
+            self.eval_seconds += took
+
+    def _log_evaluation(self, seconds: float) -> None:
+        """One line per evaluation, so a long run with the progress bar off (benchmarks, logs) shows its curve."""
+        hits = self.evaluations_successes[-1] if self.evaluations_successes else []
+        success = f"success {float(np.mean(hits)):.2f}, " if len(hits) else ""
+        logger.info("evaluation at %d steps (%d training episodes): %sreturn %.2f over %d episodes (%.1f s)",
+                    self.evaluations_timesteps[-1], self.evaluations_episodes[-1], success,
+                    float(self.last_mean_reward), len(self.evaluations_results[-1]), seconds)
 
 
 @dataclass(frozen=True)

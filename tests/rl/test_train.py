@@ -1,6 +1,7 @@
 """Config-driven training runs: start, log, checkpoint, resume; config validation."""
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -58,13 +59,17 @@ TINY_SAC = ["task=line", "reward=learned", "reward_model_dir=oracle", "shaping=p
 
 
 @pytest.mark.slow
-def test_sac_learned_reward_run_logs_checkpoints_and_resumes(tmp_path):
-    res = run(make_cfg(tmp_path, "total_steps=200", *TINY_SAC), env_factory=fake_env)
+def test_sac_learned_reward_run_logs_checkpoints_and_resumes(tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="robo_reward.rl.callbacks"):
+        res = run(make_cfg(tmp_path, "total_steps=200", *TINY_SAC), env_factory=fake_env)
     ck = tmp_path / "checkpoints"
     assert res["num_timesteps"] == 200
     assert {"model_100_steps.zip", "model_200_steps.zip", "model_replay_buffer_200_steps.pkl"} <= {
         p.name for p in ck.iterdir()}
     assert res["eval_timesteps"] == [100, 200]
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("evaluation at")]
+    assert len(lines) == 2 and lines[1].startswith("evaluation at 200 steps")  # one line per evaluation
+    assert f"success {res['eval_success_rate'][1]:.2f}, return" in lines[1]
     # 2 envs, episodes of <= 30 steps: >= 2 finished by step 100 (50 per env), >= 6 by step 200
     assert res["eval_train_episodes"][0] >= 2 and res["eval_train_episodes"][1] >= 6
     assert 0.0 <= res["final_success_rate"] <= 1.0 and res["final_hover_fraction"] is not None
