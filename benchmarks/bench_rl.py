@@ -1,7 +1,8 @@
 """RL benchmark: tasks x {sparse, expert, naive learned, pbrs learned} x seeds, with SB3 (default SAC).
 
-Reports per (task, reward): final success rate, env steps to reach 80% of the final success rate, the
-semantic-trap measure (share of episode time spent near the goal without having succeeded; naive vs pbrs),
+Reports per (task, reward): final success rate, env steps to reach 80% of the final success rate, env steps to
+reach 80% of the sparse reward's mean final success on that task (a level common to every reward, so that a reward
+that ends higher is not charged for climbing further), the semantic-trap measure (share of episode time spent near the goal without having succeeded; naive vs pbrs),
 and end-to-end env steps/s (env stepping + rendering + reward model + learner updates; periodic evaluation
 excluded).
 Writes a table (stdout), ``summary.json`` and ``success_vs_steps.png`` into --out.
@@ -9,7 +10,8 @@ Writes a table (stdout), ``summary.json`` and ``success_vs_steps.png`` into --ou
 Runs can be split over machines/processes: ``--part 0/3`` runs every third combination; runs that already have
 ``results.json`` are skipped (``--force`` reruns them); ``--aggregate-only`` just rebuilds the table;
 ``--reevaluate N`` evaluates the final policies of finished runs on N episodes (a final success rate over 30-50
-episodes has a standard error of up to 0.09).
+episodes has a standard error of up to 0.09); ``--include DIR ...`` adds the runs of other result folders to the
+table and plot (runs with the simulator's true progress as the potential are labelled ``pbrs-oracle``).
 
     python benchmarks/bench_rl.py --tasks reach push pick_place --seeds 0 1 2 --steps 200000
     python benchmarks/bench_rl.py --tasks reach --seeds 0 1 --steps 400 --final-eval-episodes 5   # smoke
@@ -116,25 +118,47 @@ def _reeval(run_dir: Path) -> dict | None:
     return json.loads(found[-1].read_text()) if found else None
 
 
-def aggregate(out: Path) -> dict:
-    runs = [{**json.loads(p.read_text()), "run_dir": p.parent} for p in sorted(out.glob("*/results.json"))]
+def _label(result: dict) -> str:
+    """Row label of a run: the reward, or for learned rewards the shaping (``-oracle`` with the true progress)."""
+    if result["reward"] != "learned":
+        return result["reward"]
+    cfg_path = Path(result["run_dir"]) / "config.json"
+    oracle = cfg_path.is_file() and json.loads(cfg_path.read_text()).get("reward_model_dir") == "oracle"
+    return result["shaping"] + ("-oracle" if oracle else "")
+
+
+def aggregate(out: Path | list[Path]) -> dict:
+    """Group the finished runs of one or more result folders by (task, label) and summarise each group."""
+    outs = [out] if isinstance(out, Path) else list(out)
+    runs = [{**json.loads(p.read_text()), "run_dir": p.parent} for o in outs for p in sorted(o.glob("*/results.json"))]
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in runs:
-        label = r["shaping"] if r["reward"] == "learned" else r["reward"]
-        groups[(r["task"], label)].append(r)
+        groups[(r["task"], _label(r))].append(r)
+    # the common level: 80 % of the sparse reward's mean final success on the task (None without sparse runs)
+    level = {}
+    for (task, label), rs in groups.items():
+        finals = [r["final_success_rate"] for r in rs if r.get("final_success_rate") is not None]
+        if label == "sparse" and finals and np.mean(finals) > 0:
+            level[task] = 0.8 * float(np.mean(finals))
     summary = {}
     for (task, label), rs in sorted(groups.items()):
         finals = [r.get("final_success_rate", np.nan) for r in rs]
         to80 = [steps_to_fraction(r.get("eval_timesteps", []), r.get("eval_success_rate", []),
                                   r.get("final_success_rate", 0.0)) for r in rs]
         ep80 = [_episodes_at(r, t) for r, t in zip(rs, to80)]
+        lv = level.get(task)
+        to_lv = [steps_to_fraction(r.get("eval_timesteps", []), r.get("eval_success_rate", []), lv, 1.0)
+                 if lv is not None else None for r in rs]
         hover = [r["final_hover_fraction"] for r in rs if r.get("final_hover_fraction") is not None]
         more = [_reeval(r["run_dir"]) for r in rs]
         sps = [r["env_steps_per_s"] for r in rs if r.get("env_steps_per_s")]
         summary[f"{task}/{label}"] = {
             "task": task, "reward": label, "seeds": [r["seed"] for r in rs],
             "final_success_mean": float(np.nanmean(finals)), "final_success_std": float(np.nanstd(finals)),
-            "steps_to_80pct": [t for t in to80], "episodes_to_80pct": ep80, "hover_fraction_mean": float(np.mean(hover)) if hover else None,
+            "steps_to_80pct": [t for t in to80], "episodes_to_80pct": ep80,
+            "sparse_level": lv, "steps_to_sparse_level": to_lv,
+            "episodes_to_sparse_level": [_episodes_at(r, t) for r, t in zip(rs, to_lv)],
+            "hover_fraction_mean": float(np.mean(hover)) if hover else None,
             "env_steps_per_s_mean": float(np.mean(sps)) if sps else None,
             # --reevaluate: the final policies on more episodes (None per seed without one)
             "reeval_success": [m["success_rate"] if m else None for m in more],
@@ -211,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--part", default="0/1", help="i/n: run every n-th combination starting at i")
     ap.add_argument("--force", action="store_true", help="rerun combinations that already have results")
     ap.add_argument("--aggregate-only", action="store_true")
+    ap.add_argument("--include", nargs="+", type=Path, default=[], metavar="DIR",
+                    help="more result folders whose runs join the table and plot (e.g. the oracle runs)")
     ap.add_argument("--reevaluate", type=int, default=0, metavar="N",
                     help="no training: evaluate the last checkpoint of every finished run in --out (of --tasks, "
                          "--rewards, --seeds) on N episodes, write reeval_N.json beside its results.json, aggregate")
@@ -237,18 +263,18 @@ def main(argv: list[str] | None = None) -> int:
             logging.info("run %s/%s seed %d", task, reward, seed)
             run(cfg)
 
-    summary = aggregate(args.out)
+    summary = aggregate([args.out, *args.include])
     if not summary:
         print("no results in", args.out)
         return 1
-    print(f"{'task':<11}{'reward':<8}{'seeds':>6}{'success':>14}{'steps->80%':>22}{'episodes->80%':>16}{'hover':>8}"
-          f"{'steps/s':>9}")
+    print(f"{'task':<11}{'reward':<12}{'seeds':>6}{'success':>14}{'steps->80%':>22}{'episodes->80%':>16}"
+          f"{'steps->sparse 80%':>22}{'hover':>8}{'steps/s':>9}")
     for v in summary.values():
         hv = "-" if v["hover_fraction_mean"] is None else f"{v['hover_fraction_mean']:.3f}"
         sps = "-" if v["env_steps_per_s_mean"] is None else f"{v['env_steps_per_s_mean']:.0f}"
-        print(f"{v['task']:<11}{v['reward']:<8}{len(v['seeds']):>6}"
+        print(f"{v['task']:<11}{v['reward']:<12}{len(v['seeds']):>6}"
               f"{v['final_success_mean']:>8.2f}±{v['final_success_std']:.2f} {str(v['steps_to_80pct']):>21}"
-              f" {str(v['episodes_to_80pct']):>15}"
+              f" {str(v['episodes_to_80pct']):>15} {str(v['steps_to_sparse_level']):>21}"
               f"{hv:>8}{sps:>9}")
         if any(x is not None for x in v["reeval_success"]):
             per = " / ".join("-" if x is None else f"{x:.3f}" for x in v["reeval_success"])
