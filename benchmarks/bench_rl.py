@@ -185,12 +185,14 @@ def plot(summary: dict, path: Path) -> None:
             t = np.asarray(curves[0]["t"][:n])
             s = np.array([[np.nan if x is None else x for x in c["success"][:n]] for c in curves])
             m = np.nanmean(s, 0)
-            seeds = f"{len(curves)} seeds: mean, band min-max" if len(curves) > 1 else "1 seed"
+            seeds = f"{len(curves)} seeds" if len(curves) > 1 else "1 seed"
             line, = ax.plot(t, m, label=f"{v['reward']} ({seeds})")
             if len(curves) > 1:
                 ax.fill_between(t, np.nanmin(s, 0), np.nanmax(s, 0), alpha=0.15, color=line.get_color())
-        ax.set(title=task, xlabel="env steps", ylabel="success rate (periodic evaluations)", ylim=(-0.02, 1.02))
-        ax.legend(fontsize=8)
+        ax.set(title=f"{task} (line: mean over seeds, band: min to max)", xlabel="env steps",
+               ylabel="success rate (periodic evaluations)", ylim=(-0.02, 1.02))
+        ax.title.set_fontsize(9)
+        ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     save_figure(fig, path, dpi=120)
 
