@@ -2,9 +2,9 @@
 
 Reports per (task, reward): final success rate, env steps to reach 80% of the final success rate, env steps to
 reach 80% of the sparse reward's mean final success on that task (a level common to every reward, so that a reward
-that ends higher is not charged for climbing further), the semantic-trap measure (share of episode time spent near the goal without having succeeded; naive vs pbrs),
-and end-to-end env steps/s (env stepping + rendering + reward model + learner updates; periodic evaluation
-excluded).
+that ends higher is not charged for climbing further), the semantic-trap measure (share of episode time spent near
+the goal without having succeeded; naive vs pbrs), and end-to-end env steps/s (env stepping + rendering + reward
+model + learner updates; periodic evaluation excluded).
 Writes a table (stdout), ``summary.json`` and ``success_vs_steps.png`` into --out.
 
 Runs can be split over machines/processes: ``--part 0/3`` runs every third combination; runs that already have
@@ -134,11 +134,11 @@ def aggregate(out: Path | list[Path]) -> dict:
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in runs:
         groups[(r["task"], _label(r))].append(r)
-    # the common level: 80 % of the sparse reward's mean final success on the task (None without sparse runs)
+    # the common level: 80 % of the sparse reward's mean final success on the task (none without sparse runs)
     level = {}
     for (task, label), rs in groups.items():
         finals = [r["final_success_rate"] for r in rs if r.get("final_success_rate") is not None]
-        if label == "sparse" and finals and np.mean(finals) > 0:
+        if label == "sparse" and finals:
             level[task] = 0.8 * float(np.mean(finals))
     summary = {}
     for (task, label), rs in sorted(groups.items()):
