@@ -33,6 +33,22 @@ def test_same_seed_gives_identical_states_regardless_of_history(env_factory):
     assert not np.allclose(a[0], d[0])  # a different seed moves the objects
 
 
+def test_the_first_reset_uses_the_world_built_at_construction(env_factory, monkeypatch):
+    """The world built in __init__ has not been stepped, so the first reset keeps it; later resets rebuild it.
+    (That the kept world gives the same episode as a rebuilt one is the test above: its first rollout is on it.)"""
+    from robo_reward.sim.env import TabletopEnv
+
+    builds = []
+    original = TabletopEnv._build_world
+    monkeypatch.setattr(TabletopEnv, "_build_world", lambda self: (builds.append(1), original(self))[1])
+    env = env_factory("push", views=())
+    env.reset(seed=0)
+    assert len(builds) == 1
+    env.step(np.zeros(4, np.float32))
+    env.reset(seed=0)
+    assert len(builds) == 2
+
+
 def test_a_whole_episode_run_twice_in_one_world_is_the_same(env_factory):
     """The case that restoring a saved world got wrong: a stack episode that ends with the cube on the other one,
     run again right after itself in the same world, took another trajectory (the recorder then labelled it partial
