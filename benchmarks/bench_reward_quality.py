@@ -38,10 +38,11 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def record(out: Path, episodes: int, seed: int, outcome: str = "mixed") -> None:
+def record(out: Path, episodes: int, seed: int, outcome: str = "mixed",
+           views: tuple[str, ...] = ("front", "side", "wrist"), size: int = 96) -> None:
     """Record ``episodes`` in total over all tasks (task=all cycles through the tasks)."""
-    cmd = [sys.executable, "-m", "robo_reward", "record", "task=all", f"episodes={episodes}", f"outcome={outcome}", f"out={out}",
-           "image_size=96", "render_quality=fast", f"seed={seed}"]
+    cmd = [sys.executable, "-m", "robo_reward", "record", "task=all", f"episodes={episodes}", f"outcome={outcome}",
+           f"out={out}", f"image_size={size}", "render_quality=fast", f"seed={seed}", f"views=[{','.join(views)}]"]
     print("recording:", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
 
@@ -68,7 +69,8 @@ def main() -> None:
                          "<test>/{success,partial,failure} (the issue's 3-way protocol: 20); 0 = --test-episodes mixed")
     ap.add_argument("--cache", default="data/cache/embeddings")
     ap.add_argument("--backbone", default="efficientnet_lite0")
-    ap.add_argument("--image-size", type=int, default=96, help="backbone input size (the frames are recorded at 96)")
+    ap.add_argument("--image-size", type=int, default=96,
+                    help="backbone input size (the frames are recorded at --record-size)")
     ap.add_argument("--preset", choices=sorted(PRESETS), default="default")
     ap.add_argument("--steps", type=int, default=None, help="override the preset's steps")
     ap.add_argument("--seed", type=int, default=0)
@@ -78,6 +80,11 @@ def main() -> None:
     ap.add_argument("--loto", action="store_true", help="leave-one-task-out instead of the all-task run")
     ap.add_argument("--out", default="runs/bench_reward_quality")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--record-views", nargs="+", default=["front", "side", "wrist"],
+                    help="cameras to record when a set is missing (the simulator has front, side, top and wrist)")
+    ap.add_argument("--record-size", type=int, default=96, help="frame size (px) when a set is recorded")
+    ap.add_argument("--views", nargs="+", default=None,
+                    help="cameras the model is trained and evaluated on (default: every view the recordings share)")
     a = ap.parse_args()
 
     import torch
@@ -102,7 +109,7 @@ def main() -> None:
         sets.append((a.test, a.test_episodes, 1000, "mixed"))
     for root, n, seed, outcome in sets + balanced_train:
         if not (Path(root) / "index.json").is_file():
-            record(Path(root), n, seed, outcome)
+            record(Path(root), n, seed, outcome, tuple(a.record_views), a.record_size)
     test_roots = [root for root, *_ in sets[1:]]
     train_roots = list(a.train) + [root for root, *_ in balanced_train]
     preset = dict(PRESETS[a.preset])
@@ -127,7 +134,7 @@ def main() -> None:
     for name, exclude, task_texts in runs:
         t0 = time.perf_counter()
         tcfg = train.TrainRewardConfig(data_roots=train_roots, exclude_tasks=exclude, backbone=bb,
-                                       text_encoder=TextEncoderConfig(), cache_dir=a.cache, model=model,
+                                       text_encoder=TextEncoderConfig(), cache_dir=a.cache, model=model, views=a.views,
                                        out_dir=str(out / name), seed=a.seed, **preset)
         tres = train.run(tcfg)
         t_train = time.perf_counter() - t0
