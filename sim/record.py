@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
-from tqdm import tqdm
 
 from robo_reward.data import Episode, EpisodeDataset, StageSpan
+from robo_reward.progress import ProgressBar
 from robo_reward.sim.cameras import check_views
 from robo_reward.sim.env import TabletopEnv, make_env
 from robo_reward.sim.policies import FAILURE_MODES, MODES, SELECTABLE_FAILURE_MODES, Policy, make_policy
@@ -313,7 +313,7 @@ def run(cfg: RecordConfig) -> dict[str, Any]:
     frames = 0
     t0 = time.perf_counter()
     written = 0
-    with tqdm(total=cfg.episodes, desc=f"record {cfg.task}", unit="ep", disable=None, mininterval=0.5) as bar:
+    with ProgressBar(total=cfg.episodes, desc=f"record {cfg.task}", unit="ep", mininterval=0.5) as bar:
         for att, outcome, ep in _results(cfg):
             attempts += 1
             key = outcome if cfg.outcome != "mixed" else ("success" if outcome == "success" else "not_success")

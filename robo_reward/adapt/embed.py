@@ -6,9 +6,9 @@ import logging
 from typing import Any, Protocol
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from robo_reward.adapt.augment import DomainJitter, apply_jitter
+from robo_reward.progress import ProgressBar
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def embed_episode(
     params = {v: [jitter.sample(rng) for _ in range(copies)] for v in frames}
     out: dict[str, np.ndarray] = {}
     total = sum(len(f) for f in frames.values()) * (1 + copies)
-    with tqdm(total=total, desc=desc, unit="frame", disable=None, mininterval=0.5, leave=False) as bar:
+    with ProgressBar(total=total, desc=desc, unit="frame", mininterval=0.5, leave=False) as bar:
         for view, fr in frames.items():
             stack = []
             for c in range(1 + copies):

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from robo_reward.progress import ProgressBar
 from robo_reward.reward.labels import (
     canonical_stage_order,
     hop_label,
@@ -211,9 +211,9 @@ def load_embedded_episodes(
     stats = task_stage_stats([(ep.task, ep.outcome, _stage_tuples(ep)) for _, ep, _ in metas])
     out = []
     # Embedding every frame of every view is the slow part of a first run (minutes; the cache makes re-runs fast):
-    # say so in logs, and show a bar on a terminal.
+    # say so in logs, and show a bar on a terminal (a log line every 30 s elsewhere).
     logger.info("embedding %d episodes, views %s (frames already in the cache are read back)", len(metas), use_views)
-    for path, ep, _ in tqdm(metas, desc="embedding", unit="episode", disable=None, leave=False):
+    for path, ep, _ in ProgressBar(metas, desc="embedding", unit="episode", leave=False):
         order, typical = stats[ep.task]
         emb = {v: np.asarray(encode_video(path / f"{v}.mp4"), dtype=np.float32) for v in use_views}
         lengths = {v: e.shape[0] for v, e in emb.items()}

@@ -28,9 +28,9 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 from scipy.stats import spearmanr
-from tqdm.auto import tqdm
 
 from robo_reward.data.atomic import atomic_write_json
+from robo_reward.progress import ProgressBar
 from robo_reward.report.figure import pyplot, save_figure
 from robo_reward.reward.calibration import OUTCOME_CLASSES, classify_outcomes, curve_features, peak_progress
 from robo_reward.reward.data import EmbeddedEpisode, Reference, other_references
@@ -124,7 +124,7 @@ def evaluate_embedded(
     # calls of score() below: every episode with all views; successes reversed and without the goal; per single
     # view, the successes' VOC and every episode's final progress (cached calls tick too)
     total = len(episodes) + 2 * len(succ) + (len(views) * (len(succ) + len(episodes)) if len(views) > 1 else 0)
-    bar = tqdm(total=total, desc="scoring", unit="curve", disable=None if progress else True, leave=False)
+    bar = ProgressBar(total=total, desc="scoring", unit="curve", disable=None if progress else True, leave=False)
 
     def score(ep: EmbeddedEpisode, vs: Sequence[str], use_goal: bool = True) -> EpisodeScore:
         key = (ep.key, ep.outcome == "reversed", tuple(vs), use_goal)  # a reversed copy keeps its source's key

@@ -18,8 +18,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
+from robo_reward.progress import ProgressBar
 from robo_reward.reward.checkpoint import load_training_state, save_training_state
 from robo_reward.reward.data import Batch, EmbeddedEpisode, PairSampler
 from robo_reward.reward.labels import two_hot
@@ -148,7 +148,7 @@ def train_hop_model(
     if dist.world_size > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     model.train()
-    bar = tqdm(total=loop.steps, initial=step, disable=None if progress_bar and dist.is_main else True,
+    bar = ProgressBar(total=loop.steps, initial=step, disable=None if progress_bar and dist.is_main else True,
                mininterval=0.5, desc="train reward", leave=False)
     first = step
     while step < loop.steps and (loop.max_steps_this_run is None or step - first < loop.max_steps_this_run):
