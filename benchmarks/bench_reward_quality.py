@@ -17,6 +17,7 @@ single view vs all views. Writes ``<out>/quality.json`` and the progress-curve p
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import subprocess
 import sys
@@ -86,6 +87,8 @@ def main() -> None:
     ap.add_argument("--views", nargs="+", default=None,
                     help="cameras the model is trained and evaluated on (default: every view the recordings share)")
     a = ap.parse_args()
+    # embedding and training log their progress every 30 s when no terminal shows the bars
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
 
     import torch
 
