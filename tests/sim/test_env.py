@@ -115,6 +115,19 @@ def test_render_views_without_image_obs(env_factory):
         env.render_views(("ceiling",))
 
 
+def test_close_camera_shows_the_objects_larger_than_front(env_factory):
+    """"close" is framed on the objects' workspace: push's blue cube covers ~3x the pixels it does in "front"."""
+    env = env_factory("push", render_quality="fast")
+    areas = []
+    for seed in range(3):
+        env.reset(seed=seed)
+        imgs = env.render_views(("front", "close"), size=96)
+        blue = {v: int(((im[..., 2] > 150) & (im[..., 0] < 100) & (im[..., 1] < 140)).sum()) for v, im in imgs.items()}
+        assert blue["front"] > 0 and blue["close"] > 0  # the cube is in both frames
+        areas.append(blue["close"] / blue["front"])
+    assert min(areas) > 2.0, areas
+
+
 def test_joint_api_moves_the_arm(env_factory):
     env = env_factory("reach")
     env.reset(seed=0)
