@@ -82,7 +82,7 @@ def main() -> None:
     ap.add_argument("--out", default="runs/bench_reward_quality")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--record-views", nargs="+", default=["front", "side", "wrist"],
-                    help="cameras to record when a set is missing (the simulator has front, side, top and wrist)")
+                    help="cameras to record when a set is missing (the simulator: front, side, top, close, wrist)")
     ap.add_argument("--record-size", type=int, default=96, help="frame size (px) when a set is recorded")
     ap.add_argument("--views", nargs="+", default=None,
                     help="cameras the model is trained and evaluated on (default: every view the recordings share)")

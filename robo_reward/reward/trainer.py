@@ -149,7 +149,7 @@ def train_hop_model(
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     model.train()
     bar = ProgressBar(total=loop.steps, initial=step, disable=None if progress_bar and dist.is_main else True,
-               mininterval=0.5, desc="train reward", unit="step", leave=False)
+                      mininterval=0.5, desc="train reward", unit="step", leave=False)
     first = step
     while step < loop.steps and (loop.max_steps_this_run is None or step - first < loop.max_steps_this_run):
         batch = sampler.sample(loop.batch_size, rng).slice(slice(dist.rank, None, dist.world_size))
