@@ -52,9 +52,9 @@ class ProgressBar(tqdm):
         elapsed = now - self._t0
         if self.total:
             pct = 100.0 * self.n / self.total
-            left = elapsed * (self.total - self.n) / self.n if self.n else float("nan")
             head = f"{self._desc}: {self.n:g}/{self.total:g} {self._unit} ({pct:.0f} %), {elapsed:.0f} s"
-            tail = "" if final or self.n >= self.total or left != left else f", ~{left:.0f} s left"
+            running = not final and 0 < self.n < self.total
+            tail = f", ~{elapsed * (self.total - self.n) / self.n:.0f} s left" if running else ""
         else:
             head, tail = f"{self._desc}: {self.n:g} {self._unit}, {elapsed:.0f} s", ""
         self._logger.info("%s%s%s%s", head, tail, f", {self._post}" if self._post else "", " (done)" if final else "")
