@@ -12,7 +12,9 @@ Methods: ``adapted`` (robo_reward.adapt from the demo alone), ``goal_distance`` 
 frame as goal) and, when ``--base-model`` is given (a ``{task}`` placeholder selects a leave-one-task-out model
 trained without that task): ``adapted_base`` (``adapt --base``: base fine-tuned on the demo, mixed with the
 demo-fitted heads), ``base`` (the base with no adaptation: the demo's first/last frames and the task text as its
-reference, no weight changes) and ``base_heads`` (heads mixed with the untouched base, an ablation).
+reference, no weight changes), ``base_heads`` (heads mixed with the untouched base, an ablation) and ``tuned_base``
+(the fine-tuned base of ``adapted_base`` alone, without the heads: with ``--curves`` the JSON then holds both parts
+of ``adapted_base``, so other mixes of the two can be compared without adapting again).
 
     python benchmarks/bench_adapt.py --tasks reach push --episodes 5 --json bench_adapt.json
     python benchmarks/bench_adapt.py --base-model 'runs/adapt_loto_w/base_no_{task}/model' --cache runs/adapt_loto_w/bench \\
@@ -33,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from robo_reward.adapt.baselines import GoalDistanceBaseline
+from robo_reward.adapt.base import MIXES, map_views
 from robo_reward.adapt.demo_video import VideoEpisode
 from robo_reward.adapt.embed import build_encoder, embed_episode
 from robo_reward.adapt.model import POOLINGS
@@ -145,7 +148,7 @@ def bench_task(task: str, args: argparse.Namespace, encoder) -> dict:
             cfg = AdaptConfig(demo=str(demo_dir), task=instruction or task, out=str(out), base=base, seed=args.seed,
                               backbone=encoder_cfg(args), keyframes=keyframes, **extra)
             tune = {"head_weight": args.head_weight, "steps": args.base_steps, "lr": args.base_lr,
-                    "num_references": args.base_references}
+                    "num_references": args.base_references, "mix": args.mix}
             # replace() re-runs BaseTuneConfig's checks on the overrides
             cfg.base_tune = replace(cfg.base_tune, **{k: v for k, v in tune.items() if v is not None})
             if args.pooling is not None:
@@ -161,9 +164,12 @@ def bench_task(task: str, args: argparse.Namespace, encoder) -> dict:
         from robo_reward.reward.pipeline import load_reward_model
 
         base = load_reward_model(base_dir, load_backbone=False, load_text_encoder=True)
-        base_ref = base.add_reference_embeddings(task, instruction or None, bundle.demo_embeddings)
+        # demo views onto the base's, as `adapt --base` maps them (cameras the base never saw go by position)
+        to_base = map_views(list(views), list(base.scorer.model.views))
+        base_emb = lambda e: {to_base[v]: x for v, x in e.items() if v in to_base}  # noqa: E731
+        base_ref = base.add_reference_embeddings(task, instruction or None, base_emb(bundle.demo_embeddings))
 
-    methods = list(bundles) + ["goal_distance"] + (["base", "base_heads"] if base is not None else [])
+    methods = list(bundles) + ["goal_distance"] + (["base", "base_heads", "tuned_base"] if base is not None else [])
     scores: dict[str, dict[str, list]] = {m: {"succ": [], "fail": [], "rev": []} for m in methods}
     t1 = time.perf_counter()
     score_s = {}
@@ -179,9 +185,11 @@ def bench_task(task: str, args: argparse.Namespace, encoder) -> dict:
             emb = {v: e[0] for v, e in embed_episode(encoder, frames, desc="episode").items()}
             for name, b in bundles.items():
                 scores[name][kind].append(b.score(emb).progress.numpy())
+                if b.base is not None:
+                    scores["tuned_base"][kind].append(np.asarray(b.base.score(emb)[0]).reshape(-1))
             scores["goal_distance"][kind].append(goal.score(emb).progress.numpy())
             if base is not None:
-                p_base = base.score_embeddings(emb, reference=base_ref).progress
+                p_base = base.score_embeddings(base_emb(emb), reference=base_ref).progress
                 scores["base"][kind].append(np.asarray(p_base).reshape(-1))
                 # combination without fine-tuning: the demo-fitted heads mixed with the untouched base
                 p_heads = bundle.model.score(emb).progress.numpy()
@@ -203,7 +211,7 @@ def encoder_cfg(args: argparse.Namespace):
     return BackboneConfig(name=args.backbone, image_size=args.backbone_size)
 
 
-METHODS = ("adapted", "adapted_base", "base", "base_heads", "goal_distance")
+METHODS = ("adapted", "adapted_base", "base", "base_heads", "tuned_base", "goal_distance")
 METRICS = (("voc", "VOC on successes", 0.9, "≥"), ("voc_reversed", "VOC on reversed successes", -0.8, "≤"),
            ("auroc", "success vs failure AUROC", 0.95, "≥"))
 
@@ -238,8 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tasks", nargs="+", default=["reach", "push", "pick_place", "stack", "drawer"])
     p.add_argument("--views", nargs="+", default=["front", "side", "wrist"],
-                   help="camera views of the demo and the test episodes (the base models must know them); the hand "
-                        "camera is what sees the cubes of pick_place and stack up close")
+                   help="camera views of the demo and the test episodes; views the base models do not know are "
+                        "mapped onto their other views by position, as `adapt --base` does (e.g. close top wrist: "
+                        "cameras the base never saw); the hand camera is what sees the cubes of pick_place and stack "
+                        "up close")
     p.add_argument("--episodes", type=int, default=5, help="held-out successes and failures per task")
     p.add_argument("--image-size", type=int, default=128, help="rendered frame side")
     p.add_argument("--backbone", default="efficientnet_lite0")
@@ -252,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--augment-copies", type=int, default=None, help="override the domain-jittered copies of the demo")
     p.add_argument("--base-references", type=int, default=None,
                    help="override how many references (the demo, then its jittered copies) the fine-tuned base averages over")
+    p.add_argument("--mix", default=None, choices=MIXES, help="override how adapted_base combines the heads and the "
+                                                             "fine-tuned base")
     p.add_argument("--pooling", default=None, choices=POOLINGS, help="override how the adapted heads fuse views and "
                                                                      "ensemble members")
     p.add_argument("--test-seed", type=int, default=TEST_SEED,
