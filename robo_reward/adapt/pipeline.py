@@ -20,7 +20,8 @@ import torch
 
 from robo_reward.data.atomic import atomic_write_json
 from robo_reward.adapt.augment import DomainJitter
-from robo_reward.adapt.base import BasePart, BaseTuneConfig, demo_references, finetune_base, load_base, map_views
+from robo_reward.adapt.base import (BasePart, BaseTuneConfig, demo_references, finetune_base, load_base, map_views,
+                                     view_familiarity)
 from robo_reward.adapt.demo_video import VideoEpisode, list_view_files, load_video_episode
 from robo_reward.adapt.embed import FrameEncoder, build_encoder, embed_episode
 from robo_reward.adapt.errors import InputError
@@ -225,14 +226,26 @@ def run_adapt(cfg: AdaptConfig, encoder: FrameEncoder | None = None) -> dict[str
 
 
 def _adapt_base(base_pipe: Any, emb: dict[str, np.ndarray], labels: np.ndarray, cfg: AdaptConfig,
-                source: str) -> tuple[BasePart, dict[str, Any]]:
-    """Fine-tune a copy of the base hop model on the demo; the demo's start/goal become its reference."""
+                source: str) -> tuple[BasePart | None, dict[str, Any]]:
+    """Fine-tune a copy of the base hop model on the demo's views the base knows; the demo's start/goal become its
+    reference. (None, info) when the base knows none of the demo's cameras (the heads alone are the reward)."""
     import copy
 
     from robo_reward.reward.scoring import ProgressScorer
 
     model = copy.deepcopy(base_pipe.scorer.model).cpu()
-    view_map = map_views(list(emb), list(model.views))
+    mapped = map_views(list(emb), list(model.views))
+    stored = [r for t, main in base_pipe.references.items() for r in (main, *base_pipe.extra_references.get(t, []))]
+    familiarity = view_familiarity({v: e[0, 0] for v, e in emb.items() if v in mapped}, mapped, stored)
+    view_map = {v: b for v, b in mapped.items() if familiarity[v] >= cfg.base_tune.familiar_similarity}
+    unknown = sorted(set(mapped) - set(view_map))
+    if unknown:
+        logger.warning("base %s does not know the camera(s) %s (first-frame similarity %s < %.2f): %s",
+                       source, unknown, {v: round(familiarity[v], 3) for v in unknown}, cfg.base_tune.familiar_similarity,
+                       "the base scores the other views" if view_map else "the base is not used, the heads alone score")
+    info: dict[str, Any] = {"source": source, "view_familiarity": familiarity, "unfamiliar_views": unknown}
+    if not view_map:
+        return None, info
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a tiny transformer on batches of 64: one thread is as fast and spares a busy CPU
     try:
@@ -241,9 +254,8 @@ def _adapt_base(base_pipe: Any, emb: dict[str, np.ndarray], labels: np.ndarray, 
         torch.set_num_threads(threads)
     part = BasePart(ProgressScorer(model, base_pipe.scorer.success_temperature, "cpu"),
                     demo_references(emb, view_map, cfg.base_tune.num_references),
-                    view_map, cfg.base_tune.head_weight, dict(base_pipe.meta))
-    info = {"source": source, "view_map": view_map, "base_views": list(model.views), "tune": figures,
-            "trained_tasks": list(base_pipe.tasks)}
+                    view_map, cfg.base_tune.head_weight, dict(base_pipe.meta), cfg.base_tune.mix)
+    info.update(view_map=view_map, base_views=list(model.views), tune=figures, trained_tasks=list(base_pipe.tasks))
     logger.info("base %s: views %s, fine-tuned %s", source, view_map, figures)
     return part, info
 

@@ -59,19 +59,13 @@ class RewardBundle:
     def score(self, embeddings: dict[str, np.ndarray]) -> ProgressOutput:
         """One episode, frame 0 first: model view -> (T, D) (any non-empty subset of ``views``).  (T,) tensors.
 
-        Without a base: the heads' output. With one: ``w * heads + (1 - w) * base`` for progress and success
-        probability (``w = base.head_weight``); the uncertainty is the heads' spread plus the half-distance of the
-        two estimates.
+        Without a base: the heads' output. With one: the heads and the fine-tuned base combined by
+        :meth:`BasePart.combine` (``base.mix`` with weight ``base.head_weight`` on the heads).
         """
         heads = self.model.score(embeddings)
         if self.base is None or self.base.head_weight >= 1.0 or not any(v in self.base.view_map for v in embeddings):
             return heads
-        w = self.base.head_weight
-        p_b, s_b = (torch.from_numpy(np.asarray(x, np.float32)) for x in self.base.score(embeddings))
-        prog = w * heads.progress + (1 - w) * p_b
-        succ = w * heads.success_prob + (1 - w) * s_b
-        unc = heads.uncertainty + 0.5 * (heads.progress - p_b).abs()
-        return ProgressOutput(prog.clamp(0, 1), succ.clamp(0, 1), unc)
+        return self.base.combine(heads, *self.base.score(embeddings))
 
 
 def save_reward_dir(directory: str | os.PathLike[str], bundle: RewardBundle, ref_images: dict[str, dict[int, np.ndarray]]) -> Path:
@@ -110,7 +104,8 @@ def save_reward_dir(directory: str | os.PathLike[str], bundle: RewardBundle, ref
     }
     if bundle.base is not None:
         save_base_part(out / BASE_SUBDIR, bundle.base)
-        config["base"] = {"dir": BASE_SUBDIR, "view_map": bundle.base.view_map, "head_weight": bundle.base.head_weight}
+        config["base"] = {"dir": BASE_SUBDIR, "view_map": bundle.base.view_map, "head_weight": bundle.base.head_weight,
+                          "mix": bundle.base.mix}
     atomic_write_json(out / CONFIG_FILE, config, indent=2)
     return out
 
@@ -149,7 +144,8 @@ def load_reward_dir(directory: str | os.PathLike[str]) -> RewardBundle:
     if cfg.get("base"):
         b = cfg["base"]
         try:
-            base = load_base_part(d / b["dir"], b["view_map"], float(b["head_weight"]))
+            # directories written before base.mix existed were adapted and measured with the linear mix
+            base = load_base_part(d / b["dir"], b["view_map"], float(b["head_weight"]), b.get("mix", "linear"))
         except (OSError, ValueError, KeyError) as exc:
             raise InputError(f"{d}: cannot read the fine-tuned base model in {b.get('dir')!r} ({' '.join(str(exc).split())}); "
                              "re-run `robo-reward adapt --base ...`") from exc

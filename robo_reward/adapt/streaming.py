@@ -67,10 +67,7 @@ class AdaptedStreamer:
         if base is None:
             return heads
         assert self.bundle.base is not None
-        w = self.bundle.base.head_weight
-        p_b, s_b = base.progress.float().cpu(), base.success_prob.float().cpu()
-        return ProgressOutput((w * heads.progress + (1 - w) * p_b).clamp(0, 1), (w * heads.success_prob + (1 - w) * s_b).clamp(0, 1),
-                              heads.uncertainty + 0.5 * (heads.progress - p_b).abs())
+        return self.bundle.base.combine(heads, base.progress.float().cpu(), base.success_prob.float().cpu())
 
     def _base_emb(self, emb: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         assert self.bundle.base is not None

@@ -161,3 +161,109 @@ def test_base_scores_against_the_demo_and_its_jittered_copies(tiny_encoder, base
     each = [part.scorer.score_embeddings(mapped, r, use_text=False).progress for r in part.references]
     np.testing.assert_allclose(progress, np.mean(each, axis=0), atol=1e-5)
     assert max(np.abs(e - each[0]).max() for e in each[1:]) > 1e-3  # the references are not interchangeable
+
+
+def _part(weight: float, mix: str):
+    from robo_reward.adapt.base import BasePart
+
+    return BasePart(scorer=None, references=[], view_map={}, head_weight=weight, meta={}, mix=mix)  # type: ignore[arg-type]
+
+
+def test_combine_rules_on_hand_computed_values():
+    """geometric: h**w * b**(1-w); linear: w*h + (1-w)*b; success is the linear mix under both rules."""
+    import torch
+
+    from robo_reward.adapt.base import MIX_FLOOR, BaseTuneConfig
+    from robo_reward.types import ProgressOutput
+
+    heads = ProgressOutput(torch.tensor([0.25, 0.9, 0.0]), torch.tensor([0.2, 0.8, 0.1]), torch.tensor([0.05, 0.0, 0.1]))
+    p_b, s_b = np.array([0.64, 0.1, 0.5]), np.array([0.6, 0.4, 0.0])
+    geo = _part(0.5, "geometric").combine(heads, p_b, s_b)
+    np.testing.assert_allclose(geo.progress.numpy(), [0.4, 0.3, (MIX_FLOOR * 0.5) ** 0.5], rtol=1e-5)
+    np.testing.assert_allclose(geo.success_prob.numpy(), [0.4, 0.6, 0.05], rtol=1e-6)
+    np.testing.assert_allclose(geo.uncertainty.numpy(), [0.05 + 0.195, 0.4, 0.1 + 0.25], rtol=1e-5)
+    lin = _part(0.25, "linear").combine(heads, p_b, s_b)
+    np.testing.assert_allclose(lin.progress.numpy(), [0.0625 + 0.48, 0.225 + 0.075, 0.375], rtol=1e-6)
+    # an AND: a frame only one part calls near done stays below the linear mix of the same weight
+    np.testing.assert_array_less(_part(0.3, "geometric").combine(heads, p_b, s_b).progress.numpy()[:2],
+                                 _part(0.3, "linear").combine(heads, p_b, s_b).progress.numpy()[:2])
+    # the weight's ends are one part alone under both rules
+    for mix in ("geometric", "linear"):
+        np.testing.assert_allclose(_part(1.0, mix).combine(heads, p_b, s_b).progress.numpy()[:2], [0.25, 0.9], rtol=1e-5)
+        np.testing.assert_allclose(_part(0.0, mix).combine(heads, p_b, s_b).progress.numpy(), p_b, rtol=1e-5)
+    with pytest.raises(ValueError, match="mix"):
+        BaseTuneConfig(mix="max")
+
+
+def test_the_mix_rule_is_saved_and_old_directories_keep_the_linear_mix(tiny_encoder, base_dir, videos, tmp_path, capsys):
+    from robo_reward.adapt.reward_dir import load_reward_dir
+
+    out = tmp_path / "reward"
+    assert run(adapt_main, ["--demo", videos["two"], "--task", TASK, "--out", out, "--base", base_dir], capsys)[0] == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["base"]["mix"] == "geometric"
+    bundle = load_reward_dir(out)
+    emb = {"front": tiny_encoder.encode_frames(block_frames(colour=(230, 200, 60), background=(50, 40, 60))),
+           "side": tiny_encoder.encode_frames(block_frames(mirror=True, colour=(230, 200, 60), background=(50, 40, 60)))}
+    heads = bundle.model.score(emb).progress.numpy()
+    p_b, _ = bundle.base.score(emb)
+    w = bundle.base.head_weight
+    np.testing.assert_allclose(bundle.score(emb).progress.numpy(),
+                               np.clip(np.maximum(heads, 1e-4) ** w * np.maximum(p_b, 1e-4) ** (1 - w), 0, 1), atol=1e-5)
+
+    del cfg["base"]["mix"]  # as written before the rule existed
+    (out / "config.json").write_text(json.dumps(cfg))
+    old = load_reward_dir(out)
+    assert old.base.mix == "linear"
+    np.testing.assert_allclose(old.score(emb).progress.numpy(), np.clip(w * heads + (1 - w) * p_b, 0, 1), atol=1e-5)
+
+
+def test_view_familiarity_on_hand_computed_cases():
+    """The highest cosine similarity of a demo view's first frame to the base's stored starts of its mapped view."""
+    from robo_reward.adapt.base import view_familiarity
+    from robo_reward.reward.data import Reference
+
+    refs = [Reference("t1", "", {"x": np.array([1.0, 0.0]), "y": np.array([1.0, 0.0])}, None, None),
+            Reference("t2", "", {"x": np.array([0.6, 0.8])}, None, None)]
+    first = {"a": np.array([0.0, 2.0]), "b": np.array([0.0, 1.0]), "c": np.array([1.0, 1.0])}
+    fam = view_familiarity(first, {"a": "x", "b": "y", "c": "z"}, refs)
+    assert fam["a"] == pytest.approx(0.8)  # nearest of the two stored x starts; the norm does not matter
+    assert fam["b"] == pytest.approx(0.0)
+    assert fam["c"] == -1.0  # the base stores no start for z
+
+
+def test_the_base_gets_only_the_cameras_it_knows(tiny_encoder, base_dir, videos, tmp_path):
+    """Demo views whose first frame is unlike every start the base stores for the mapped view are not given to the
+    base; with none left the adapted reward is the heads alone, exactly as without --base."""
+    from dataclasses import replace
+
+    from robo_reward.adapt.base import BaseTuneConfig
+    from robo_reward.adapt.pipeline import AdaptConfig, run_adapt
+    from robo_reward.adapt.reward_dir import load_reward_dir
+
+    def adapt(name: str, threshold: float | None, base: bool = True):
+        cfg = AdaptConfig(demo=str(videos["two"]), task=TASK, out=str(tmp_path / name), base=str(base_dir) if base else None)
+        if threshold is not None:
+            cfg.base_tune = replace(cfg.base_tune, familiar_similarity=threshold)
+        summary = run_adapt(cfg)
+        return summary, load_reward_dir(tmp_path / name)
+
+    summary, bundle = adapt("all", None)
+    fam = summary["base"]["view_familiarity"]
+    assert set(fam) == {"front", "side"} and min(fam.values()) >= BaseTuneConfig().familiar_similarity  # its own footage
+    assert bundle.base is not None and bundle.base.view_map == {"front": "left", "side": "right"}
+
+    lo, hi = sorted(fam.values())
+    assert hi - lo > 1e-3
+    summary, bundle = adapt("one", (lo + hi) / 2)
+    kept = max(fam, key=fam.get)
+    assert bundle.base is not None and list(bundle.base.view_map) == [kept]
+    assert summary["base"]["unfamiliar_views"] == [min(fam, key=fam.get)]
+
+    summary, bundle = adapt("none", hi + 1e-3)
+    assert bundle.base is None and summary["base"]["unfamiliar_views"] == ["front", "side"]
+    assert "base" not in json.loads((tmp_path / "none" / "config.json").read_text())
+    _, heads_only = adapt("heads", None, base=False)
+    emb = {"front": tiny_encoder.encode_frames(block_frames(colour=(230, 200, 60), background=(50, 40, 60))),
+           "side": tiny_encoder.encode_frames(block_frames(mirror=True, colour=(230, 200, 60), background=(50, 40, 60)))}
+    np.testing.assert_allclose(bundle.score(emb).progress.numpy(), heads_only.score(emb).progress.numpy(), atol=1e-6)
