@@ -66,8 +66,8 @@ class BaseTuneConfig:
     but are per-frame regressors on one domain; the base measures relative motion against reference frames and was
     trained on many episodes, so their errors are weakly correlated and the mix beats either part. The more weight
     on the base, the better the curves' order and the worse successes and failures separate at the end (the base
-    alone: VOC 0.929, AUROC 0.948 over the six runs of ``mix``'s figures). With the linear mix 0.4 kept AUROC >= 0.95
-    on every seed and set (the default until 2026-12-03); with the geometric mix 0.2 does, at +0.017 VOC: the
+    alone: VOC 0.929, AUROC 0.948 over the six runs of ``mix``'s figures). With the linear mix, 0.4 kept AUROC >= 0.95
+    on every seed and set (the default until 2026-12-03); with the geometric mix, 0.2 does, at +0.017 VOC: the
     heads still veto a failed ending at a fifth of the weight. Geometric 0.15 / 0.25: 0.924 / -0.878 / 0.983 and
     0.916 / -0.873 / 0.985, so the choice is not knife-edge."""
     num_references: int = 5
