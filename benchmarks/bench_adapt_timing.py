@@ -70,6 +70,7 @@ def main() -> None:
     args = ap.parse_args()
     exe = [sys.executable, "-m", "robo_reward.cli.main"]
     rows: dict[str, dict[str, list[float]]] = {}
+    parts: dict[str, list[dict[str, float]]] = {}
 
     def log(name: str, r: int, wall: float, inside: float) -> None:
         row = rows.setdefault(name, {"wall_s": [], "command_s": []})
@@ -91,7 +92,9 @@ def main() -> None:
             scored = root / "score.json"
             for r in range(args.repeats):
                 wall, _ = _run([*exe, "score", "--reward", str(out), "--episode", str(root / "episode"), "--out", str(scored)])
-                log(f"score ({name})", r, wall, json.loads(scored.read_text())["timing"]["total_s"])
+                timing = json.loads(scored.read_text())["timing"]
+                log(f"score ({name})", r, wall, timing["total_s"])
+                parts.setdefault(f"score ({name})", []).append(timing)  # load / backbone build / embed / heads
     med = {k: {m: float(np.median(v)) for m, v in row.items()} for k, row in rows.items()}
     print(f"\ndemo {n_demo} frames, episode {n_ep} frames, views {args.views}, {args.image_size} px, "
           f"{args.repeats} runs each, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; medians:")
@@ -99,8 +102,12 @@ def main() -> None:
         target = 5.0 if k.startswith("score") else 60.0
         print(f"  {k:22s} {m['command_s']:5.1f} s inside the command, {m['wall_s']:5.1f} s wall "
               f"(target <= {target:.0f} s: {'met' if m['command_s'] <= target else 'MISSED'})")
+        if k in parts:
+            split = {p: float(np.median([t[p] for t in parts[k]])) for p in parts[k][0] if p != "total_s"}
+            print("    " + ", ".join(f"{p} {v:.2f} s" for p, v in split.items()))
+            med[k]["parts_s"] = split
     atomic_write_json(args.json, {"args": vars(args), "demo_frames": n_demo, "episode_frames": n_ep,
-                                  "runs": rows, "median": med}, indent=2)
+                                  "runs": rows, "median": med, "score_timing": parts}, indent=2)
     print(f"wrote {args.json}")
 
 
