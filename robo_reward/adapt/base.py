@@ -236,7 +236,8 @@ def _scatter(batch: Batch, sub: Sequence[int], num_views: int) -> Batch:
     mask = np.zeros((len(batch), num_views), bool)
     mask[:, list(sub)] = batch.view_mask
     return Batch(widen(batch.before), widen(batch.after), widen(batch.start), widen(batch.goal), batch.goal_mask,
-                 mask, batch.text, batch.text_mask, batch.hop, batch.done, batch.kind)
+                 mask, batch.text, batch.text_mask, batch.hop, batch.done, batch.kind, batch.engaged,
+                 batch.engaged_mask)
 
 
 def finetune_base(

@@ -38,7 +38,8 @@ def curve_features(progress: np.ndarray, success_prob: np.ndarray, tail: int = 3
 
 
 def peak_progress(progress: np.ndarray, q: float = 90.0) -> float:
-    """The highest progress an episode held: the ``q``-th percentile of its (T,) progress curve.
+    """The highest progress an episode held: the ``q``-th percentile of its (T,) progress curve (also used for the
+    engaged head's (T,) probability).
 
     A percentile rather than the max so that a one-frame spike is not read as a reached sub-goal. The recorder
     calls an episode ``partial`` when it reached the second stage at some point (even if it then dropped the object),
@@ -50,9 +51,52 @@ def peak_progress(progress: np.ndarray, q: float = 90.0) -> float:
     return float(np.percentile(p, q))
 
 
+#: Keys of the partial / failure threshold: on the final progress, on the peak progress, on the peak of the engaged
+#: head's probability (:func:`fit_outcome_thresholds`).
+PARTIAL_KEYS = ("partial", "partial_peak", "partial_engaged")
+#: Rules of :func:`fit_outcome_rule`.
+OUTCOME_RULES = ("engaged", "peak")
+
+
+def engaged_peak(engaged: np.ndarray) -> float:
+    """The highest engaged probability of an episode's (T,) curve: the maximum, not a percentile, because a partial
+    attempt is one that passed the first stage at *some* frame, and on push such a touch can last one to five
+    frames of seventy (the recorder's push partials)."""
+    e = np.asarray(engaged, np.float64)
+    if e.size == 0:
+        raise ValueError("engaged_peak needs a non-empty curve")
+    return float(e.max())
+
+
+def outcome_features(progress: np.ndarray, success_prob: np.ndarray, engaged: np.ndarray | None = None
+                     ) -> dict[str, float]:
+    """An episode's features for the 3-way call: ``final`` and ``peak`` progress, ``engaged`` peak (or None)."""
+    return {"final": curve_features(progress, success_prob)[0], "peak": peak_progress(progress),
+            "engaged": None if engaged is None else engaged_peak(engaged)}
+
+
+def fit_outcome_rule(feats: Sequence[dict[str, float]], outcomes: Sequence[str], tasks: Sequence[str] | None,
+                     rule: str = "engaged") -> dict[str, Any]:
+    """Thresholds for the 3-way call from :func:`outcome_features` rows, by ``rule``: ``"engaged"`` (partial vs
+    failure on the engaged head's peak; needs every row's engaged peak, else falls back) or ``"peak"`` (on the
+    peak progress). The rule not chosen is fit too and kept under ``"compare"``, so that an evaluation reports
+    both on the same model."""
+    if rule not in OUTCOME_RULES:
+        raise ValueError(f"outcome rule must be one of {OUTCOME_RULES}, got {rule!r}")
+    finals = [f["final"] for f in feats]
+    by_peak = fit_outcome_thresholds(finals, outcomes, [f["peak"] for f in feats], tasks)
+    if any(f["engaged"] is None for f in feats) or not feats:
+        return by_peak
+    by_engaged = fit_outcome_thresholds(finals, outcomes, [f["engaged"] for f in feats], tasks,
+                                        peak_key="partial_engaged")
+    main, other = (by_engaged, by_peak) if rule == "engaged" else (by_peak, by_engaged)
+    return {**main, "compare": {"engaged" if rule == "peak" else "peak": other}}
+
+
 def fit_outcome_thresholds(finals: Sequence[float], outcomes: Sequence[str],
                            peaks: Sequence[float] | None = None, tasks: Sequence[str] | None = None,
-                           min_per_class: int = 3, balanced: bool = True) -> dict[str, Any]:
+                           min_per_class: int = 3, balanced: bool = True, peak_key: str = "partial_peak"
+                           ) -> dict[str, Any]:
     """Thresholds for the 3-way success / partial / failure call, maximising accuracy on the given episodes.
 
     ``balanced``: accuracy with every outcome class weighted equally (balanced accuracy), so that the thresholds
@@ -62,7 +106,8 @@ def fit_outcome_thresholds(finals: Sequence[float], outcomes: Sequence[str],
     classes alike (sim suite, 300 training episodes: 0.917 -> 0.923 on the balanced test set).
 
     Rule: ``final >= success`` -> success; else ``peak >= partial_peak`` -> partial (with ``peaks``), or
-    ``final >= partial`` (without); else failure. Among equally accurate thresholds the median one is taken (the
+    ``final >= partial`` (without); else failure. ``peaks`` may be another per-episode peak, named by
+    ``peak_key``: ``"partial_engaged"`` for the peak of the engaged head's probability. Among equally accurate thresholds the median one is taken (the
     widest margin on both sides). Classes absent from the outcomes get thresholds that never select them.
 
     With ``tasks`` (one name per episode) each task whose episodes hold every outcome of the whole set, at least
@@ -77,7 +122,9 @@ def fit_outcome_thresholds(finals: Sequence[float], outcomes: Sequence[str],
     pk = f if peaks is None else np.asarray(peaks, np.float64)
     if pk.shape != f.shape:
         raise ValueError(f"peaks has shape {pk.shape} but finals has {f.shape}; give one value per episode")
-    key = "partial" if peaks is None else "partial_peak"
+    if peak_key not in PARTIAL_KEYS[1:]:
+        raise ValueError(f"peak_key must be one of {PARTIAL_KEYS[1:]}, got {peak_key!r}")
+    key = "partial" if peaks is None else peak_key
     out: dict[str, Any] = dict(_fit(f, y, pk, key, balanced))
     if tasks is None:
         return out
@@ -117,14 +164,28 @@ def _grid(x: np.ndarray) -> np.ndarray:
     return np.concatenate([[u[0] - 1e-6], (u[:-1] + u[1:]) / 2, [u[-1] + 1e-6]])
 
 
+def classify_features(feats: Sequence[dict[str, float]], thresholds: dict[str, Any],
+                      tasks: Sequence[str] | None = None) -> np.ndarray:
+    """:func:`classify_outcomes` on :func:`outcome_features` rows."""
+    eng = None if any(f["engaged"] is None for f in feats) else [f["engaged"] for f in feats]
+    return classify_outcomes([f["final"] for f in feats], thresholds, [f["peak"] for f in feats], tasks, eng)
+
+
 def classify_outcomes(finals: np.ndarray | Sequence[float], thresholds: dict[str, Any],
                       peaks: np.ndarray | Sequence[float] | None = None,
-                      tasks: np.ndarray | Sequence[str] | None = None) -> np.ndarray:
-    """(N,) final progress (and (N,) peak progress) -> (N,) outcome labels using :func:`fit_outcome_thresholds`.
+                      tasks: np.ndarray | Sequence[str] | None = None,
+                      engaged: np.ndarray | Sequence[float] | None = None) -> np.ndarray:
+    """(N,) final progress (and (N,) peak progress or (N,) peak engaged probability) -> (N,) outcome labels using
+    :func:`fit_outcome_thresholds`.
 
     With ``tasks``, episodes of a task that has its own thresholds (``thresholds["per_task"]``) use them."""
     f = np.asarray(finals, np.float64)
-    if "partial_peak" in thresholds:
+    if "partial_engaged" in thresholds:
+        if engaged is None:
+            raise ValueError("these thresholds separate partial from failure by the engaged head's peak; pass "
+                             "engaged= (the reward model's engaged probability peaks)")
+        second, key = np.asarray(engaged, np.float64), "partial_engaged"
+    elif "partial_peak" in thresholds:
         if peaks is None:
             raise ValueError("these thresholds separate partial from failure by peak progress; pass peaks=")
         second, key = np.asarray(peaks, np.float64), "partial_peak"

@@ -125,7 +125,9 @@ def load_model_and_references(directory: str | Path, device: torch.device | str 
     cfg = json.loads(cfg_path.read_text())
     if cfg.get("format") != FORMAT:
         raise ValueError(f"{cfg_path}: format {cfg.get('format')!r}, expected {FORMAT!r}")
-    model = HopModel(RewardModelConfig(**cfg["model"]), cfg["views"], cfg["embed_dim"], cfg["text_dim"])
+    # directories written before the engaged head existed have no such key and no such weights
+    model_cfg = {"engaged_head": False, **cfg["model"]}
+    model = HopModel(RewardModelConfig(**model_cfg), cfg["views"], cfg["embed_dim"], cfg["text_dim"])
     model.load_state_dict(load_torch(str(directory / "model.safetensors")))
     model.to(device).eval()
     return model, _read_references(load_np(str(directory / "reference.safetensors")), cfg), cfg

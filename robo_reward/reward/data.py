@@ -33,7 +33,8 @@ class EmbeddedEpisode:
     """One episode in embedding space.
 
     ``emb``: view -> (T, D) float32; ``progress``: (T,) float32 labels in [0, 1]; ``outcome`` in
-    ("success", "partial", "failure").
+    ("success", "partial", "failure"); ``stage``: (T,) int canonical stage index of each frame (None when the
+    episode has no stage spans: the engaged head is then not trained on it).
     """
 
     name: str
@@ -43,6 +44,7 @@ class EmbeddedEpisode:
     emb: dict[str, np.ndarray]
     progress: np.ndarray
     extra: dict[str, Any] = field(default_factory=dict)
+    stage: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -69,6 +71,7 @@ class EmbeddedEpisode:
             emb={v: e[::-1].copy() for v, e in self.emb.items()},
             progress=self.progress[::-1].copy(),
             extra=dict(self.extra),
+            stage=None if self.stage is None else self.stage[::-1].copy(),
         )
 
 
@@ -128,6 +131,16 @@ def label_episode_stages(
     """(T,) progress labels of one episode from ``(name, start, end)`` stage spans and the task's stage order."""
     spans = to_canonical_spans(stages, order)
     return progress_labels(spans, num_frames, len(order), success, typical_len, incomplete_cap)
+
+
+def frame_stages(stages: Sequence[tuple[str, int, int]], num_frames: int, order: Sequence[str]) -> np.ndarray:
+    """(T,) canonical stage index of every frame from ``(name, start, end)`` spans (frames no span covers: the
+    stage of the span before them, 0 before the first)."""
+    out = np.zeros(num_frames, np.int64)
+    for sp in sorted(to_canonical_spans(stages, order), key=lambda x: x.start_frame):
+        out[sp.start_frame : min(sp.end_frame, num_frames - 1) + 1] = sp.stage
+        out[sp.end_frame + 1 :] = sp.stage
+    return out
 
 
 def task_stage_stats(
@@ -226,9 +239,8 @@ def load_embedded_episodes(
             lab = np.clip(np.asarray(true[:t], np.float32), 0.0, 1.0)
         else:
             lab = label_episode_stages(_stage_tuples(ep), t, ep.outcome == "success", order, typical, incomplete_cap)
-        out.append(
-            EmbeddedEpisode(path.name, ep.task, ep.instruction, ep.outcome, emb, lab, {"path": str(path), **ep.extra})
-        )
+        out.append(EmbeddedEpisode(path.name, ep.task, ep.instruction, ep.outcome, emb, lab,
+                                   {"path": str(path), **ep.extra}, frame_stages(_stage_tuples(ep), t, order)))
     logger.info("loaded %d episodes (%d tasks, views %s)", len(out), len(stats), use_views)
     return out
 
@@ -252,6 +264,8 @@ class Batch:
     hop: np.ndarray  # (B,) float32 target
     done: np.ndarray  # (B,) float32 target (AFTER frame is the completed task)
     kind: np.ndarray  # (B,) int index into QUERY_KINDS
+    engaged: np.ndarray  # (B,) float32 target (AFTER frame is past the task's first stage)
+    engaged_mask: np.ndarray  # (B,) bool, True where the AFTER episode has stage labels
 
     def __len__(self) -> int:
         return int(self.hop.shape[0])
@@ -363,6 +377,8 @@ class PairSampler:
         goal = np.zeros((b, v, d), np.float32)
         text = np.zeros((b, self.text_dim), np.float32)
         done = np.zeros(b, np.float32)
+        engaged = np.zeros(b, np.float32)
+        engaged_mask = np.zeros(b, bool)
         for i, j in enumerate(keep):
             ep, ref = self.episodes[eps[j]], self.episodes[ref_idx[j]]
             for k, view in enumerate(self.views):
@@ -373,10 +389,12 @@ class PairSampler:
                 before[i, k] = r[0] if kinds[j] == 0 else (r[-1] if kinds[j] == 1 else e[p_idx[j]])
             text[i] = self.texts[ep.task]
             done[i] = float(ep.outcome == "success" and ep.progress[q_idx[j]] >= 1.0 - 1e-6)
+            if ep.stage is not None:
+                engaged[i], engaged_mask[i] = float(ep.stage[q_idx[j]] >= 1), True
         view_mask = rng.random((b, v)) >= self.view_dropout
         view_mask[np.arange(b), rng.integers(0, v, size=b)] = True
         text_mask = rng.random(b) >= self.text_dropout
         return Batch(
             before, after, start, goal, goal_mask[keep].copy(), view_mask, text, text_mask,
-            hop[keep].astype(np.float32), done, kinds[keep].astype(np.int64),
+            hop[keep].astype(np.float32), done, kinds[keep].astype(np.int64), engaged, engaged_mask,
         )

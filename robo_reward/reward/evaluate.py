@@ -7,10 +7,13 @@ Numbers (all with the reference start/goal taken from OTHER successful episodes 
 * ``voc_reversed``: the same on time-reversed successful episodes (should be close to -1);
 * ``label_spearman``: mean Spearman of progress vs the stage labels on every episode (failures included);
 * ``outcome_accuracy``: 3-way success / partial / failure accuracy: success from the final progress, partial vs
-  failure from the peak progress (:func:`~robo_reward.reward.calibration.peak_progress`), thresholds fit on the
-  training episodes (stored with the model);
+  failure from the peak of the engaged head's probability (:func:`~robo_reward.reward.calibration.engaged_peak`)
+  or, by the model's ``outcome_rule`` or for models without that head, from the peak progress
+  (:func:`~robo_reward.reward.calibration.peak_progress`); thresholds fit on held-out training episodes (stored
+  with the model); ``outcome_accuracy_compare``: the other rule's accuracy on the same model;
 * ``auroc_success``: success vs not-success AUROC from final progress;
-* ``episodes`` (overall only): per episode its path, task, true and predicted outcome, final and peak progress;
+* ``episodes`` (overall only): per episode its path, task, true and predicted outcome, final and peak progress,
+  engaged peak;
   drawn in ``outcomes.png`` with the thresholds, one panel per task (next to ``progress_curves.png``);
 * ``views``: ``voc_success`` / ``auroc_success`` with all views and with each single view;
 * ``no_goal``: ``voc_success`` without the goal reference.
@@ -32,7 +35,7 @@ from scipy.stats import spearmanr
 from robo_reward.data.atomic import atomic_write_json
 from robo_reward.progress import ProgressBar
 from robo_reward.report.figure import pyplot, save_figure
-from robo_reward.reward.calibration import OUTCOME_CLASSES, classify_outcomes, curve_features, peak_progress
+from robo_reward.reward.calibration import OUTCOME_CLASSES, classify_features, curve_features, outcome_features
 from robo_reward.reward.data import EmbeddedEpisode, Reference, other_references
 from robo_reward.reward.scoring import EpisodeScore, ProgressScorer
 
@@ -134,12 +137,11 @@ def evaluate_embedded(
         bar.update()
         return cache[key]
 
-    finals, peaks, outcomes, label_rho, voc_s = [], [], [], [], []
+    feats, outcomes, label_rho, voc_s = [], [], [], []
     for ep in episodes:
         s = score(ep, views)
         curves.setdefault(ep.outcome, []).append((ep.name, s))
-        finals.append(curve_features(s.progress, s.success_prob)[0])
-        peaks.append(peak_progress(s.progress))
+        feats.append(outcome_features(s.progress, s.success_prob, s.engaged))
         outcomes.append(ep.outcome)
         if np.ptp(ep.progress) > 0 and np.ptp(s.progress) > 0:
             label_rho.append(float(spearmanr(ep.progress, s.progress)[0]))
@@ -151,7 +153,8 @@ def evaluate_embedded(
         s = score(rev, views)
         curves["reversed"].append((rev.name, s))
         voc_r.append(voc(s.progress))
-    finals_a, outcomes_a = np.asarray(finals), np.asarray(outcomes)
+    finals_a, outcomes_a = np.asarray([f["final"] for f in feats]), np.asarray(outcomes)
+    peaks = [f["peak"] for f in feats]
     res: dict[str, Any] = {
         "num_episodes": len(episodes),
         "outcome_counts": {k: int((outcomes_a == k).sum()) for k in OUTCOME_CLASSES},
@@ -163,13 +166,20 @@ def evaluate_embedded(
         "peak_progress_mean": {k: _mean(np.asarray(peaks)[outcomes_a == k].tolist()) for k in OUTCOME_CLASSES},
     }
     if thresholds:
-        pred = classify_outcomes(finals_a, thresholds, peaks, [e.task for e in episodes])
+        tasks = [e.task for e in episodes]
+        pred = classify_features(feats, thresholds, tasks)
         res["outcome_accuracy"] = float(np.mean(pred == outcomes_a))
+        compare = {name: th for name, th in (thresholds.get("compare") or {}).items()
+                   if not (name == "engaged" and feats[0]["engaged"] is None)}
+        if compare:
+            res["outcome_accuracy_compare"] = {name: float(np.mean(classify_features(feats, th, tasks) == outcomes_a))
+                                               for name, th in compare.items()}
         res["confusion"] = {t: {p: int(((outcomes_a == t) & (pred == p)).sum()) for p in OUTCOME_CLASSES}
                             for t in OUTCOME_CLASSES}
         res["episodes"] = [{"path": e.key, "task": e.task, "outcome": e.outcome,
-                            "predicted": str(pr), "final_progress": float(f), "peak_progress": float(pk)}
-                           for e, pr, f, pk in zip(episodes, pred, finals, peaks)]
+                            "predicted": str(pr), "final_progress": f["final"], "peak_progress": f["peak"],
+                            "engaged_peak": f["engaged"]}
+                           for e, pr, f in zip(episodes, pred, feats)]
         res["thresholds"] = thresholds
     subsets = {"all": views, **{v: [v] for v in views}} if len(views) > 1 else {"all": views}
     res["views"] = {}
@@ -221,9 +231,10 @@ OUTCOME_COLORS = {"success": "tab:green", "partial": "tab:orange", "failure": "t
 
 
 def plot_outcomes(rows: Sequence[dict[str, Any]], thresholds: dict[str, Any], path: str | Path) -> Path:
-    """PNG of the 3-way call, one panel per task: each episode at (peak progress, final progress), coloured by its
-    true outcome, crossed out when called wrong, with the task's thresholds (final >= success line: success; else
-    peak >= partial line: partial; else failure)."""
+    """PNG of the 3-way call, one panel per task: each episode at (peak, final progress), coloured by its true
+    outcome, crossed out when called wrong, with the task's thresholds (final >= success line: success; else
+    peak >= partial line: partial; else failure). The peak is the engaged head's when the thresholds use it, else
+    the peak progress."""
     plt = pyplot()
 
     tasks = sorted({r["task"] for r in rows})
@@ -231,20 +242,22 @@ def plot_outcomes(rows: Sequence[dict[str, Any]], thresholds: dict[str, Any], pa
     for ax, task in zip(axes[0], tasks):
         rs = [r for r in rows if r["task"] == task]
         th = (thresholds.get("per_task") or {}).get(task, thresholds)
+        x_key, x_label = ("engaged_peak", "engaged peak") if "partial_engaged" in th else ("peak_progress", "peak progress")
         for kind, color in OUTCOME_COLORS.items():
             ok = [r for r in rs if r["outcome"] == kind and r["predicted"] == kind]
             bad = [r for r in rs if r["outcome"] == kind and r["predicted"] != kind]
-            ax.scatter([r["peak_progress"] for r in ok], [r["final_progress"] for r in ok], s=14, color=color,
+            ax.scatter([r[x_key] for r in ok], [r["final_progress"] for r in ok], s=14, color=color,
                        alpha=0.7, label=kind)
-            ax.scatter([r["peak_progress"] for r in bad], [r["final_progress"] for r in bad], s=40, color=color,
+            ax.scatter([r[x_key] for r in bad], [r["final_progress"] for r in bad], s=40, color=color,
                        marker="x", label=f"{kind}, called wrong" if bad else None)
         ax.axhline(th["success"], color="k", lw=1, ls="--")
-        if "partial_peak" in th:
-            ax.plot([th["partial_peak"]] * 2, [-0.02, th["success"]], color="gray", lw=1, ls="--")
+        vertical = [k for k in ("partial_peak", "partial_engaged") if k in th]
+        if vertical:
+            ax.plot([th[vertical[0]]] * 2, [-0.02, th["success"]], color="gray", lw=1, ls="--")
         elif "partial" in th:
             ax.axhline(th["partial"], color="gray", lw=1, ls="--")
         acc = float(np.mean([r["predicted"] == r["outcome"] for r in rs])) if rs else float("nan")
-        ax.set(title=f"{task}: 3-way {acc:.2f} ({len(rs)} episodes)", xlabel="peak progress", xlim=(-0.02, 1.02),
+        ax.set(title=f"{task}: 3-way {acc:.2f} ({len(rs)} episodes)", xlabel=x_label, xlim=(-0.02, 1.02),
                ylim=(-0.02, 1.02))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6, loc="upper left")
@@ -297,14 +310,20 @@ def run(cfg: EvalRewardConfig) -> dict[str, Any]:
 
 
 def summary_table(results: dict[str, Any]) -> str:
-    """Per task and overall: VOC, reversed VOC, 3-way accuracy, AUROC and each single view's VOC (terminal text)."""
+    """Per task and overall: VOC, reversed VOC, 3-way accuracy (and the other outcome rule's), AUROC and each single
+    view's VOC (terminal text)."""
     rows = [*sorted(results["per_task"].items()), ("overall", results["overall"])]
     views = [v for v in results["overall"].get("views", {}) if v != "all"]
-    lines = [f"{'task':12s} {'VOC':>6s} {'revVOC':>7s} {'3-way':>6s} {'AUROC':>6s}" + "".join(f" {v:>7s}" for v in views)]
+    compare = list(results["overall"].get("outcome_accuracy_compare", {}))
+    lines = [f"{'task':12s} {'VOC':>6s} {'revVOC':>7s} {'3-way':>6s}" + "".join(f" {'3w:' + c:>10s}" for c in compare)
+             + f" {'AUROC':>6s}" + "".join(f" {v:>7s}" for v in views)]
     for task, r in rows:
         vv = "".join(f" {r.get('views', {}).get(v, {}).get('voc_success', float('nan')):7.3f}" for v in views)
+        cc = "".join(f" {r.get('outcome_accuracy_compare', {}).get(c, float('nan')):10.3f}" for c in compare)
         lines.append(f"{task:12s} {r['voc_success']:6.3f} {r['voc_reversed']:7.3f} "
-                     f"{r.get('outcome_accuracy', float('nan')):6.3f} {r['auroc_success']:6.3f}{vv}")
+                     f"{r.get('outcome_accuracy', float('nan')):6.3f}{cc} {r['auroc_success']:6.3f}{vv}")
+    if compare:
+        lines.append(f"(3w:<rule>: 3-way accuracy of the same model with the {', '.join(compare)} rule)")
     if views:
         lines.append("(view columns: VOC on successes with that view alone)")
     return "\n".join(lines)

@@ -2,7 +2,8 @@
 
 One query asks "how far did the scene move from BEFORE to AFTER, relative to the task" and answers with a
 distribution over discrete hop bins in [-1, 1] (plus, optionally, a plain regression head to compare against),
-and a "task done at AFTER" logit used for the success probability.
+a "task done at AFTER" logit used for the success probability, and an "engaged at AFTER" logit (the attempt is past
+the task's first stage) used to tell partial from failed attempts.
 
 Tokens (width ``hidden``, default 128)::
 
@@ -56,6 +57,10 @@ class RewardModelConfig:
     """consistency sharpness of the forward/backward fusion guard"""
     feature_noise: float = 0.0
     """training: std of Gaussian noise added to the layer-normalised embeddings (regularises with few demos)"""
+    engaged_head: bool = True
+    """a third head: "the attempt is past the task's first stage at AFTER" (a frame-level reading of the stage
+    detector that defines a partial attempt); its peak over an episode separates partial from failed attempts
+    (see reward/calibration.py). Models saved before it existed load with False."""
 
     def __post_init__(self) -> None:
         if self.hidden % self.heads != 0:
@@ -110,6 +115,7 @@ class HopModel(nn.Module):
         out = cfg.num_bins if cfg.head == "classification" else 1
         self.hop_head = nn.Linear(h, out)
         self.done_head = nn.Linear(h, 1)
+        self.engaged_head = nn.Linear(h, 1) if cfg.engaged_head else None
         self.register_buffer("centers", torch.from_numpy(bin_centers(cfg.num_bins)), persistent=False)
 
     def forward(
@@ -133,7 +139,8 @@ class HopModel(nn.Module):
 
         Returns:
             dict with ``hop`` (B,) expected hop in [-1, 1], ``logits`` (B, K) (classification head) or (B, 1),
-            ``done_logit`` (B,), ``hop_std`` (B,) std of the hop distribution (0 for regression).
+            ``done_logit`` (B,), ``hop_std`` (B,) std of the hop distribution (0 for regression), and with the
+            engaged head ``engaged_logit`` (B,).
         """
         b, a, s, g = (self._project(x) for x in (before, after, start, goal))
         g = torch.where(goal_mask[:, None, None], g, self.no_goal.expand_as(g))
@@ -155,7 +162,10 @@ class HopModel(nn.Module):
         else:
             hop = torch.tanh(logits[:, 0])
             hop_std = torch.zeros_like(hop)
-        return {"hop": hop, "logits": logits, "done_logit": self.done_head(z)[:, 0], "hop_std": hop_std}
+        out = {"hop": hop, "logits": logits, "done_logit": self.done_head(z)[:, 0], "hop_std": hop_std}
+        if self.engaged_head is not None:
+            out["engaged_logit"] = self.engaged_head(z)[:, 0]
+        return out
 
     def _project(self, x: torch.Tensor) -> torch.Tensor:
         """(B, V, D) -> (B, V, h): LayerNorm, (training: + feature noise), Linear."""

@@ -45,6 +45,8 @@ class EpisodeScore:
     p_backward: np.ndarray
     hop_std: np.ndarray
     """mean std of the predicted hop distributions (0 with a regression head)"""
+    engaged: np.ndarray | None = None
+    """probability that the attempt is past the task's first stage at frame t (models with the engaged head)"""
 
 
 class _RefTensors:
@@ -130,7 +132,8 @@ class ProgressScorer:
     def estimates(self, prev: torch.Tensor | None, cur: torch.Tensor, ref: _RefTensors, view_mask: np.ndarray) -> dict[str, torch.Tensor]:
         """Forward/backward (and incremental if ``prev`` is given) hops for N frames, in one model call.
 
-        prev/cur: (N, V, D). Returns (N,) tensors ``p_f``, ``p_b``, ``h_inc`` (if prev), ``done_logit``, ``hop_std``.
+        prev/cur: (N, V, D). Returns (N,) tensors ``p_f``, ``p_b``, ``h_inc`` (if prev), ``done_logit``, ``hop_std``
+        and, with the engaged head, ``engaged_logit``.
         """
         n = cur.shape[0]
         starts = ref.start.expand(n, -1, -1)
@@ -146,12 +149,13 @@ class ProgressScorer:
         std = out["hop_std"].view(k, n)
         p_f = fusion.forward_progress(hop[0])
         res = {"p_f": p_f, "hop_std": std.mean(0)}
-        if ref.has_goal:
-            res["p_b"] = fusion.backward_progress(hop[1])
-            res["done_logit"] = done[:2].mean(0)
-        else:
-            res["p_b"] = p_f
-            res["done_logit"] = done[0]
+        # the success and engaged logits read AFTER against the references (forward and backward queries), not
+        # against the previous frame
+        ref_rows = 2 if ref.has_goal else 1
+        res["done_logit"] = done[:ref_rows].mean(0)
+        if "engaged_logit" in out:
+            res["engaged_logit"] = out["engaged_logit"].view(k, n)[:ref_rows].mean(0)
+        res["p_b"] = fusion.backward_progress(hop[1]) if ref.has_goal else p_f
         if prev is not None:
             res["h_inc"] = hop[-1]
         return res
@@ -186,12 +190,15 @@ class ProgressScorer:
                 return scores[0]
             mean = lambda name: np.mean([getattr(s, name) for s in scores], 0).astype(np.float32)  # noqa: E731
             return EpisodeScore(mean("progress"), mean("success_prob"), mean("uncertainty"), scores[0].views,
-                                mean("p_incremental"), mean("p_forward"), mean("p_backward"), mean("hop_std"))
+                                mean("p_incremental"), mean("p_forward"), mean("p_backward"), mean("hop_std"),
+                                None if scores[0].engaged is None else mean("engaged"))
         x = self._stack(emb)
         ref = self.reference(reference, use_goal, use_text)
         mask = self.view_mask(list(emb), ref)
         t = x.shape[0]
         parts: dict[str, list[torch.Tensor]] = {"p_f": [], "p_b": [], "done_logit": [], "hop_std": [], "h_inc": []}
+        if self.model.engaged_head is not None:
+            parts["engaged_logit"] = []
         for s in range(0, t, batch_size):
             cur = x[s : s + batch_size]
             prev = x[max(s - 1, 0) : s - 1 + cur.shape[0]] if s > 0 else torch.cat([x[:1], x[: cur.shape[0] - 1]], 0)
@@ -213,6 +220,7 @@ class ProgressScorer:
         return EpisodeScore(
             f(phi), f(self.success_prob(est["done_logit"])), f(unc), views,
             f(p_i), f(est["p_f"]), f(est["p_b"]), f(est["hop_std"]),
+            f(torch.sigmoid(est["engaged_logit"])) if "engaged_logit" in est else None,
         )
 
     def _stack(self, emb: Mapping[str, np.ndarray | torch.Tensor]) -> torch.Tensor:

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from robo_reward.reward.data import EmbeddedEpisode, label_episode_stages, task_stage_stats
+from robo_reward.reward.data import EmbeddedEpisode, frame_stages, label_episode_stages, task_stage_stats
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ def make_synthetic_episodes(
         order, typical = stats[task]
         t = next(iter(emb.values())).shape[0]
         labels = label_episode_stages(stages, t, outcome == "success", order, typical)
-        episodes.append(EmbeddedEpisode(f"{task}/{outcome}_{i:03d}", task, f"do {task}", outcome, emb, labels))
+        episodes.append(EmbeddedEpisode(f"{task}/{outcome}_{i:03d}", task, f"do {task}", outcome, emb, labels,
+                                        stage=frame_stages(stages, t, order)))
     return episodes, texts
 
 

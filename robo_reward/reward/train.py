@@ -21,7 +21,7 @@ import torch
 from robo_reward.backbones.base import BackboneConfig, resolve_device
 from robo_reward.backbones.text import TextEncoderConfig
 from robo_reward.data.atomic import atomic_write_json
-from robo_reward.reward.calibration import curve_features, fit_outcome_thresholds, fit_temperature, peak_progress
+from robo_reward.reward.calibration import OUTCOME_RULES, fit_outcome_rule, fit_temperature, outcome_features
 from robo_reward.reward.data import LABEL_SOURCES, EmbeddedEpisode, Reference, load_embedded_episodes, other_references
 from robo_reward.reward.model import RewardModelConfig
 from robo_reward.reward.pipeline import RewardPipeline, config_to_dict, save_reward_model
@@ -71,6 +71,9 @@ class TrainRewardConfig:
     labels: str = "stages"
     """"stages": step-wise labels from stage keyframes; "sim": the simulator's continuous true progress where an
     episode recorded one (reach, push; stage labels elsewhere), for models that shape RL (see reward/data.py)"""
+    outcome_rule: str = "engaged"
+    """3-way call, partial vs failure: "engaged" (the peak of the engaged head's probability) or "peak" (the peak
+    progress); the other is fit too and reported beside it by eval-reward"""
     out_dir: str = "runs/reward"
     """run folder: checkpoints/, tensorboard/, metrics.json, model/"""
     device: str = "auto"
@@ -90,6 +93,8 @@ class TrainRewardConfig:
             raise ValueError(f"num_references must be >= 1, got {self.num_references}")
         if self.labels not in LABEL_SOURCES:
             raise ValueError(f"labels must be one of {LABEL_SOURCES}, got {self.labels!r}")
+        if self.outcome_rule not in OUTCOME_RULES:
+            raise ValueError(f"outcome_rule must be one of {OUTCOME_RULES}, got {self.outcome_rule!r}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
 
@@ -132,12 +137,13 @@ def pick_references(episodes: Sequence[EmbeddedEpisode], texts: dict[str, np.nda
 
 
 def calibrate(scorer: ProgressScorer, calib: Sequence[EmbeddedEpisode], pool: Sequence[EmbeddedEpisode],
-              texts: dict[str, np.ndarray], num_references: int = 1, per_task: bool = True
-              ) -> tuple[float, dict[str, Any]]:
-    """Fit the success temperature on ``calib`` frames and outcome thresholds (final and peak progress) of ``calib``,
-    scoring each episode as evaluation does (averaged over up to ``num_references`` other demos); ``per_task``:
-    also per-task thresholds where ``calib`` has enough episodes of each outcome (only sensible on held-out ones)."""
-    logits, labels, finals, peaks, outcomes, tasks = [], [], [], [], [], []
+              texts: dict[str, np.ndarray], num_references: int = 1, per_task: bool = True,
+              outcome_rule: str = "engaged") -> tuple[float, dict[str, Any]]:
+    """Fit the success temperature on ``calib`` frames and outcome thresholds (final progress, and peak progress or
+    peak engaged probability by ``outcome_rule``) of ``calib``, scoring each episode as evaluation does (averaged
+    over up to ``num_references`` other demos); ``per_task``: also per-task thresholds where ``calib`` has enough
+    episodes of each outcome (only sensible on held-out ones)."""
+    logits, labels, feats, outcomes, tasks = [], [], [], [], []
     t_old = scorer.success_temperature
     scorer.success_temperature = 1.0
     for ep in calib:
@@ -145,13 +151,12 @@ def calibrate(scorer: ProgressScorer, calib: Sequence[EmbeddedEpisode], pool: Se
         p = np.clip(s.success_prob.astype(np.float64), 1e-6, 1 - 1e-6)
         logits.append(np.log(p / (1 - p)))
         labels.append(((ep.outcome == "success") & (ep.progress >= 1 - 1e-6)).astype(np.float64))
-        finals.append(curve_features(s.progress, s.success_prob)[0])
-        peaks.append(peak_progress(s.progress))
+        feats.append(outcome_features(s.progress, s.success_prob, s.engaged))
         outcomes.append(ep.outcome)
         tasks.append(ep.task)
     scorer.success_temperature = t_old
     temp = fit_temperature(np.concatenate(logits), np.concatenate(labels)) if logits else 1.0
-    return temp, fit_outcome_thresholds(finals, outcomes, peaks, tasks if per_task else None)
+    return temp, fit_outcome_rule(feats, outcomes, tasks if per_task else None, outcome_rule)
 
 
 def train_on_episodes(cfg: TrainRewardConfig, episodes: list[EmbeddedEpisode], texts: dict[str, np.ndarray],
@@ -184,9 +189,10 @@ def train_on_episodes(cfg: TrainRewardConfig, episodes: list[EmbeddedEpisode], t
     # Per-task thresholds only from held-out episodes: fit on a task's training episodes they sat tight around the
     # clean training curves (main job: 3-way accuracy 0.875 -> 0.812 on its test set).
     temp_set, threshold_set = val or train, val if held_out_ok else train
-    temp, thresholds = calibrate(scorer, temp_set, train, texts, cfg.num_references, per_task=held_out_ok)
+    temp, thresholds = calibrate(scorer, temp_set, train, texts, cfg.num_references, held_out_ok, cfg.outcome_rule)
     if threshold_set is not temp_set:  # thresholds read progress only, so one pass serves both when the sets agree
-        _, thresholds = calibrate(scorer, threshold_set, train, texts, cfg.num_references, per_task=held_out_ok)
+        _, thresholds = calibrate(scorer, threshold_set, train, texts, cfg.num_references, held_out_ok,
+                                  cfg.outcome_rule)
     scorer.success_temperature = temp
     logger.info("outcome thresholds %s fit on %s episodes", thresholds, "held-out" if held_out_ok else "training")
     refs = pick_references(train, texts, cfg.num_references)

@@ -66,6 +66,8 @@ class LoopConfig:
     warmup_steps: int = 100
     grad_clip: float = 1.0
     done_weight: float = 0.5
+    engaged_weight: float = 0.5
+    """weight of the engaged head's BCE (models with that head)"""
     seed: int = 0
     log_every: int = 25
     checkpoint_every: int = 500
@@ -79,8 +81,10 @@ def batch_to_torch(b: Batch, device: torch.device) -> dict[str, torch.Tensor]:
     return {k: torch.as_tensor(getattr(b, k), device=device) for k in b.__dataclass_fields__}
 
 
-def hop_loss(model: HopModel, t: Mapping[str, torch.Tensor], done_weight: float) -> tuple[torch.Tensor, dict[str, float]]:
-    """Loss of one batch: soft-target cross-entropy (or smooth-L1 for regression) + weighted done BCE."""
+def hop_loss(model: HopModel, t: Mapping[str, torch.Tensor], done_weight: float, engaged_weight: float = 0.5
+             ) -> tuple[torch.Tensor, dict[str, float]]:
+    """Loss of one batch: soft-target cross-entropy (or smooth-L1 for regression) + weighted done BCE + weighted
+    engaged BCE over the queries whose episode has stage labels (``engaged_mask``; a model with the engaged head)."""
     out = model(t["before"], t["after"], t["start"], t["goal"], t["goal_mask"], t["view_mask"], t["text"], t["text_mask"])
     if model.cfg.head == "classification":
         target = torch.as_tensor(two_hot(t["hop"].cpu().numpy(), model.cfg.num_bins), device=out["logits"].device)
@@ -89,8 +93,17 @@ def hop_loss(model: HopModel, t: Mapping[str, torch.Tensor], done_weight: float)
         l_hop = F.smooth_l1_loss(out["hop"], t["hop"], beta=0.1)
     l_done = F.binary_cross_entropy_with_logits(out["done_logit"], t["done"])
     loss = l_hop + done_weight * l_done
+    metrics = {"hop_loss": l_hop.item(), "done_loss": l_done.item()}
+    if "engaged_logit" in out and "engaged" in t:
+        # a masked mean that keeps the head in the graph when no query of this rank has labels (DDP needs every
+        # parameter used in every step)
+        w = t["engaged_mask"].float()
+        bce = F.binary_cross_entropy_with_logits(out["engaged_logit"], t["engaged"], reduction="none")
+        l_eng = (bce * w).sum() / w.sum().clamp_min(1.0)
+        loss = loss + engaged_weight * l_eng
+        metrics["engaged_loss"] = l_eng.item()
     mae = (out["hop"] - t["hop"]).abs().mean()
-    return loss, {"loss": loss.item(), "hop_loss": l_hop.item(), "done_loss": l_done.item(), "hop_mae": mae.item()}
+    return loss, {"loss": loss.item(), **metrics, "hop_mae": mae.item()}
 
 
 def train_hop_model(
@@ -154,7 +167,7 @@ def train_hop_model(
     while step < loop.steps and (loop.max_steps_this_run is None or step - first < loop.max_steps_this_run):
         batch = sampler.sample(loop.batch_size, rng).slice(slice(dist.rank, None, dist.world_size))
         t = batch_to_torch(batch, device)
-        loss, metrics = hop_loss(_Unwrap(net, model), t, loop.done_weight)  # type: ignore[arg-type]
+        loss, metrics = hop_loss(_Unwrap(net, model), t, loop.done_weight, loop.engaged_weight)  # type: ignore[arg-type]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), loop.grad_clip)
