@@ -76,7 +76,7 @@ def outcome_features(progress: np.ndarray, success_prob: np.ndarray, engaged: np
 
 
 def fit_outcome_rule(feats: Sequence[dict[str, float]], outcomes: Sequence[str], tasks: Sequence[str] | None,
-                     rule: str = "engaged") -> dict[str, Any]:
+                     rule: str = "peak") -> dict[str, Any]:
     """Thresholds for the 3-way call from :func:`outcome_features` rows, by ``rule``: ``"engaged"`` (partial vs
     failure on the engaged head's peak; needs every row's engaged peak, else falls back) or ``"peak"`` (on the
     peak progress). The rule not chosen is fit too and kept under ``"compare"``, so that an evaluation reports

@@ -7,9 +7,9 @@ Numbers (all with the reference start/goal taken from OTHER successful episodes 
 * ``voc_reversed``: the same on time-reversed successful episodes (should be close to -1);
 * ``label_spearman``: mean Spearman of progress vs the stage labels on every episode (failures included);
 * ``outcome_accuracy``: 3-way success / partial / failure accuracy: success from the final progress, partial vs
-  failure from the peak of the engaged head's probability (:func:`~robo_reward.reward.calibration.engaged_peak`)
-  or, by the model's ``outcome_rule`` or for models without that head, from the peak progress
-  (:func:`~robo_reward.reward.calibration.peak_progress`); thresholds fit on held-out training episodes (stored
+  failure from the peak progress (:func:`~robo_reward.reward.calibration.peak_progress`) or, by the model's
+  ``outcome_rule``, from the peak of the engaged head's probability
+  (:func:`~robo_reward.reward.calibration.engaged_peak`); thresholds fit on held-out training episodes (stored
   with the model); ``outcome_accuracy_compare``: the other rule's accuracy on the same model;
 * ``auroc_success``: success vs not-success AUROC from final progress;
 * ``episodes`` (overall only): per episode its path, task, true and predicted outcome, final and peak progress,

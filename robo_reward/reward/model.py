@@ -59,8 +59,8 @@ class RewardModelConfig:
     """training: std of Gaussian noise added to the layer-normalised embeddings (regularises with few demos)"""
     engaged_head: bool = True
     """a third head: "the attempt is past the task's first stage at AFTER" (a frame-level reading of the stage
-    detector that defines a partial attempt); its peak over an episode separates partial from failed attempts
-    (see reward/calibration.py). Models saved before it existed load with False."""
+    detector that defines a partial attempt); with ``outcome_rule: engaged`` its peak over an episode separates
+    partial from failed attempts (see reward/calibration.py). Models saved before it existed load with False."""
 
     def __post_init__(self) -> None:
         if self.hidden % self.heads != 0:
