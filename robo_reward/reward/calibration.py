@@ -38,8 +38,7 @@ def curve_features(progress: np.ndarray, success_prob: np.ndarray, tail: int = 3
 
 
 def peak_progress(progress: np.ndarray, q: float = 90.0) -> float:
-    """The highest progress an episode held: the ``q``-th percentile of its (T,) progress curve (also used for the
-    engaged head's (T,) probability).
+    """The highest progress an episode held: the ``q``-th percentile of its (T,) progress curve.
 
     A percentile rather than the max so that a one-frame spike is not read as a reached sub-goal. The recorder
     calls an episode ``partial`` when it reached the second stage at some point (even if it then dropped the object),
@@ -107,8 +106,8 @@ def fit_outcome_thresholds(finals: Sequence[float], outcomes: Sequence[str],
 
     Rule: ``final >= success`` -> success; else ``peak >= partial_peak`` -> partial (with ``peaks``), or
     ``final >= partial`` (without); else failure. ``peaks`` may be another per-episode peak, named by
-    ``peak_key``: ``"partial_engaged"`` for the peak of the engaged head's probability. Among equally accurate thresholds the median one is taken (the
-    widest margin on both sides). Classes absent from the outcomes get thresholds that never select them.
+    ``peak_key``: ``"partial_engaged"`` for the peak of the engaged head's probability. Among equally accurate
+    thresholds the median one is taken (the widest margin on both sides). Classes absent from the outcomes get thresholds that never select them.
 
     With ``tasks`` (one name per episode) each task whose episodes hold every outcome of the whole set, at least
     ``min_per_class`` of each, also gets its own thresholds under ``"per_task"``; other tasks use the global ones.

@@ -138,8 +138,7 @@ def frame_stages(stages: Sequence[tuple[str, int, int]], num_frames: int, order:
     stage of the span before them, 0 before the first)."""
     out = np.zeros(num_frames, np.int64)
     for sp in sorted(to_canonical_spans(stages, order), key=lambda x: x.start_frame):
-        out[sp.start_frame : min(sp.end_frame, num_frames - 1) + 1] = sp.stage
-        out[sp.end_frame + 1 :] = sp.stage
+        out[sp.start_frame :] = sp.stage  # the next span, if any, overwrites from its own start
     return out
 
 

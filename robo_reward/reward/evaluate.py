@@ -169,8 +169,7 @@ def evaluate_embedded(
         tasks = [e.task for e in episodes]
         pred = classify_features(feats, thresholds, tasks)
         res["outcome_accuracy"] = float(np.mean(pred == outcomes_a))
-        compare = {name: th for name, th in (thresholds.get("compare") or {}).items()
-                   if not (name == "engaged" and feats[0]["engaged"] is None)}
+        compare = thresholds.get("compare") or {}
         if compare:
             res["outcome_accuracy_compare"] = {name: float(np.mean(classify_features(feats, th, tasks) == outcomes_a))
                                                for name, th in compare.items()}

@@ -141,7 +141,7 @@ def pick_references(episodes: Sequence[EmbeddedEpisode], texts: dict[str, np.nda
 
 def calibrate(scorer: ProgressScorer, calib: Sequence[EmbeddedEpisode], pool: Sequence[EmbeddedEpisode],
               texts: dict[str, np.ndarray], num_references: int = 1, per_task: bool = True,
-              outcome_rule: str = "engaged") -> tuple[float, dict[str, Any]]:
+              outcome_rule: str = "peak") -> tuple[float, dict[str, Any]]:
     """Fit the success temperature on ``calib`` frames and outcome thresholds (final progress, and peak progress or
     peak engaged probability by ``outcome_rule``) of ``calib``, scoring each episode as evaluation does (averaged
     over up to ``num_references`` other demos); ``per_task``: also per-task thresholds where ``calib`` has enough
